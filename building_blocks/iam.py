@@ -1,0 +1,116 @@
+"""IAM policy statements and the service role that grants attach to.
+
+Grants follow the AWS CDK habit: the construct that owns a resource has `grant_*`
+methods that add a statement naming only its own ARNs to a `Grantee`'s policy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+from constructs import Construct
+
+from building_blocks.provider_modules import install_lightweight_provider_package
+
+install_lightweight_provider_package()
+from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
+
+_SID = re.compile(r"^[A-Za-z0-9]+$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One IAM policy statement.
+
+    principals: e.g. {"Service": ("logs.amazonaws.com",)}; only for resource policies.
+    conditions: e.g. {"Bool": {"aws:SecureTransport": "false"}}.
+    """
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...] = ("*",)
+    effect: str = "Allow"
+    principals: Mapping[str, tuple[str, ...]] | None = None
+    conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _SID.match(self.sid):
+            raise ValueError(f"statement sid {self.sid!r} must be alphanumeric")
+        if self.effect not in ("Allow", "Deny"):
+            raise ValueError(f"statement {self.sid}: effect {self.effect!r} must be Allow or Deny")
+        if not self.actions:
+            raise ValueError(f"statement {self.sid}: actions must not be empty")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The statement as IAM JSON."""
+        document: dict[str, Any] = {
+            "Sid": self.sid,
+            "Effect": self.effect,
+            "Action": list(self.actions),
+            "Resource": list(self.resources),
+        }
+        if self.principals is not None:
+            document["Principal"] = {kind: list(ids) for kind, ids in self.principals.items()}
+        if self.conditions:
+            document["Condition"] = {op: dict(values) for op, values in self.conditions.items()}
+        return document
+
+
+def policy_document(statements: Sequence[Statement]) -> str:
+    """Render statements as an IAM policy document (JSON string, tokens left in place)."""
+    sids = [s.sid for s in statements]
+    duplicates = {sid for sid in sids if sids.count(sid) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate statement sids: {', '.join(sorted(duplicates))}")
+    return json.dumps({"Version": "2012-10-17", "Statement": [s.to_dict() for s in statements]})
+
+
+class Grantee(Protocol):
+    """Anything a grant can add permissions to (today: ServiceRole)."""
+
+    def add_policy(self, name: str, statements: Sequence[Statement]) -> None: ...
+
+
+class ServiceRole(Construct):
+    """An IAM role assumed by one AWS service, with one inline policy per grant.
+
+    Starts with no permissions at all: every statement comes from a `grant_*` call
+    (terraform-aws-lambda's habit: one inline policy per concern, no managed policies).
+
+    Args:
+        role_name: the IAM role name.
+        service: the service principal that may assume it, e.g. "lambda.amazonaws.com".
+        source_account: when given, the trust policy requires aws:SourceAccount to match
+            (confused-deputy protection). Default: None.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, service: str,
+                 source_account: str | None = None) -> None:
+        super().__init__(scope, construct_id)
+        conditions = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else {}
+        trust = Statement(sid="TrustService", actions=("sts:AssumeRole",), resources=(),
+                          principals={"Service": (service,)}, conditions=conditions)
+        trust_doc = json.loads(policy_document([trust]))
+        del trust_doc["Statement"][0]["Resource"]  # trust policies name no resource
+        self.role = IamRole(self, "role", name=role_name, assume_role_policy=json.dumps(trust_doc))
+        self._policy_names: set[str] = set()
+
+    @property
+    def arn(self) -> str:
+        return self.role.arn
+
+    @property
+    def name(self) -> str:
+        return self.role.name
+
+    def add_policy(self, name: str, statements: Sequence[Statement]) -> None:
+        """Attach one inline policy named `name` (unique per role) holding `statements`."""
+        if name in self._policy_names:
+            raise ValueError(f"role {self.node.path}: inline policy {name!r} is already attached")
+        self._policy_names.add(name)
+        IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id,
+                      policy=policy_document(statements))
