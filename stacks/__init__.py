@@ -1,0 +1,1 @@
+"""The platform's Terraform stacks, one module per stack; `stacks.app.build_app` composes them."""

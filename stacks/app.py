@@ -1,0 +1,28 @@
+"""Build the CDKTF app of one environment: every stack, in dependency order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import App
+
+from building_blocks.policy_guard import PolicyGuard
+from platform_config import EnvironmentConfig
+from stacks.artifact_store import ArtifactStoreStack
+
+
+@dataclass
+class PlatformApp:
+    """The app plus handles on its stacks, so tests and later stacks can reach them."""
+
+    app: App
+    guard: PolicyGuard
+    artifact_store: ArtifactStoreStack
+
+
+def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformApp:
+    """Compose every stack of `config`'s environment into one App (not yet synthesized)."""
+    app = App(outdir=outdir) if outdir else App()
+    guard = PolicyGuard()
+    artifact_store = ArtifactStoreStack(app, config=config, guard=guard)
+    return PlatformApp(app=app, guard=guard, artifact_store=artifact_store)
