@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition  # noqa: E402
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion  # noqa: E402
 
-_CONTEXTS: dict[int, "AccountContext"] = {}
+_CONTEXTS: dict[int, AccountContext] = {}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class AccountContext:
     region: str
 
     @staticmethod
-    def of(scope: Construct) -> "AccountContext":
+    def of(scope: Construct) -> AccountContext:
         """The context of the stack that contains `scope` (data sources made once per stack)."""
         stack = TerraformStack.of(scope)
         key = id(stack)

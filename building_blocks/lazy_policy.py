@@ -20,7 +20,7 @@ class _PolicyProducer:
     def __init__(self, statements: list[Statement]) -> None:
         self._statements = statements
 
-    def produce(self, context: IResolveContext) -> Any:  # noqa: ARG002 - jsii signature
+    def produce(self, context: IResolveContext) -> Any:
         return policy_document(self._statements)
 
 

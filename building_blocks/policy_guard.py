@@ -12,8 +12,9 @@ resources built by hand are checked exactly like those built by our constructs.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import jsii
 from cdktf import IAspect, TerraformStack

@@ -82,7 +82,7 @@ class SecureBucketProps:
     """
 
     bucket_name: str
-    access_log_bucket: "SecureBucket | None" = None
+    access_log_bucket: SecureBucket | None = None
     encryption: BucketEncryption = BucketEncryption.KMS
     encryption_key: KmsKey | None = None
     noncurrent_version_expiration_days: int = 90
@@ -207,27 +207,31 @@ class SecureBucket(Construct):
     # -- policy pieces -----------------------------------------------------------------------
 
     def _baseline_statements(self) -> list[Statement]:
-        """TLS only, and uploads may not ask for another encryption than the bucket's."""
+        """TLS only, and an upload may not ask for another encryption or key than the bucket's.
+
+        Uploads that name no encryption get the bucket default, so the Deny applies only when
+        the header is present (`Null: false`): a negated operator alone, even `...IfExists`,
+        is true for a missing key and would refuse every header-less upload.
+        """
         arn, objects = self.bucket.arn, f"{self.bucket.arn}/*"
         statements = [
             Statement(sid="DenyInsecureTransport", effect="Deny", actions=("s3:*",),
                       resources=(arn, objects), principals={"AWS": ("*",)},
                       conditions={"Bool": {"aws:SecureTransport": "false"}}),
-            Statement(sid="DenyOtherEncryption", effect="Deny", actions=("s3:PutObject",),
-                      resources=(objects,), principals={"AWS": ("*",)},
-                      conditions={"StringNotEqualsIfExists":
-                                  {"s3:x-amz-server-side-encryption": self.encryption.value}}),
+            self._deny_other("DenyOtherEncryption", "s3:x-amz-server-side-encryption", self.encryption.value),
         ]
         if self.encryption_key is not None:
-            statements.append(
-                Statement(sid="DenyOtherKmsKey", effect="Deny", actions=("s3:PutObject",),
-                          resources=(objects,), principals={"AWS": ("*",)},
-                          conditions={"StringNotEqualsIfExists":
-                                      {"s3:x-amz-server-side-encryption-aws-kms-key-id": self.encryption_key.arn}})
-            )
+            statements.append(self._deny_other("DenyOtherKmsKey", "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                                               self.encryption_key.arn))
         return statements
 
-    def allow_access_log_delivery(self, source: "SecureBucket") -> None:
+    def _deny_other(self, sid: str, header: str, expected: str) -> Statement:
+        """Deny PutObject when `header` is sent with any value but `expected`."""
+        return Statement(sid=sid, effect="Deny", actions=("s3:PutObject",), resources=(f"{self.bucket.arn}/*",),
+                         principals={"AWS": ("*",)},
+                         conditions={"StringNotEquals": {header: expected}, "Null": {header: "false"}})
+
+    def allow_access_log_delivery(self, source: SecureBucket) -> None:
         """Let S3's logging service write `source`'s access logs under `<source name>/`."""
         sid = "AccessLogsFrom" + "".join(part.capitalize() for part in source.bucket_name.split("-"))
         self.policy.add(Statement(

@@ -3,4 +3,4 @@
 from platform_config.loader import ConfigError, load
 from platform_config.model import ENVIRONMENTS, EnvironmentConfig, StateBackend
 
-__all__ = ["ConfigError", "ENVIRONMENTS", "EnvironmentConfig", "StateBackend", "load"]
+__all__ = ["ENVIRONMENTS", "ConfigError", "EnvironmentConfig", "StateBackend", "load"]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from platform_config.model import ENVIRONMENTS, EnvironmentConfig, StateBackend
 from platform_config.naming import bucket_name_problem, is_account_id, is_region
