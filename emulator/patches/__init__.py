@@ -1,0 +1,40 @@
+"""Built-in extensions: one module per moto gap, each a ``PatchExtension``.
+
+``builtin_extensions()`` returns fresh instances in install order; every
+``EmulatorServer`` activates them before its own ``extensions``. Each module's
+docstring names the moto file and function it patches and why.
+
+To add a gap fix: write ``emulator/patches/<gap>.py`` with a
+``PatchExtension`` subclass and append its class to ``BUILTIN_EXTENSIONS``.
+"""
+
+from __future__ import annotations
+
+from emulator.extension import Extension, PatchExtension
+from emulator.patches.iam_managed_policies import IamManagedPolicies
+from emulator.patches.lambda_dead_letter import LambdaDeadLetterConfig
+from emulator.patches.s3_eventbridge_notifications import S3EventBridgeNotifications
+from emulator.patches.s3_kms_key_arn import S3KmsKeyArn
+from emulator.patches.s3_logging_delivery import S3LoggingDelivery
+from emulator.patches.s3_policy_conditions import S3PolicyConditions
+from emulator.patches.sfn_definition_api import StepFunctionsDefinitionApi
+from emulator.patches.sfn_execution import StepFunctionsExecution
+
+BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
+    StepFunctionsExecution,
+    StepFunctionsDefinitionApi,
+    IamManagedPolicies,
+    S3PolicyConditions,
+    S3KmsKeyArn,
+    S3LoggingDelivery,
+    S3EventBridgeNotifications,
+    LambdaDeadLetterConfig,
+)
+
+
+def builtin_extensions() -> list[Extension]:
+    """New instances of every built-in extension, in install order."""
+    return [extension() for extension in BUILTIN_EXTENSIONS]
+
+
+__all__ = ["BUILTIN_EXTENSIONS", "builtin_extensions"]
