@@ -1,0 +1,1 @@
+"""Developer tooling behind the make targets: toolchain checks, deploy, demo, benchmarks."""
