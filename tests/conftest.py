@@ -1,0 +1,97 @@
+"""Shared fixtures: one synth per environment for the whole session, and small helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import building_blocks  # noqa: F401  - registers the lightweight provider package first
+import platform_config
+from platform_config import EnvironmentConfig
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """The synthesized app of one environment: its output dir and each stack's JSON."""
+
+    config: EnvironmentConfig
+    outdir: Path
+    stacks: dict[str, dict[str, Any]]
+
+    def stack(self, component: str) -> dict[str, Any]:
+        return self.stacks[self.config.stack_name(component)]
+
+
+def load_config(env: str, **environ: str) -> EnvironmentConfig:
+    """The repo's config of `env`, ignoring the caller's shell (ENV, EMULATOR_PORT...)."""
+    return platform_config.load(env, environ=environ)
+
+
+def synth_app(config: EnvironmentConfig, outdir: Path) -> Synthesized:
+    from stacks.app import build_app
+
+    build_app(config, str(outdir)).app.synth()
+    stacks = {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
+    }
+    return Synthesized(config, outdir, stacks)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
+    """`synthesized("dev")` synthesizes the dev app once per test session."""
+    cache: dict[str, Synthesized] = {}
+
+    def get(env: str) -> Synthesized:
+        if env not in cache:
+            outdir = tmp_path_factory.mktemp(f"synth-{env}")
+            cache[env] = synth_app(load_config(env, LOCAL_STATE_DIR=str(outdir / "state")), outdir)
+        return cache[env]
+
+    return get
+
+
+def resources_of(terraform: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    """All resources of one type in a synthesized stack, keyed by logical id."""
+    return terraform.get("resource", {}).get(resource_type, {})
+
+
+def only(terraform: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """The single resource of `resource_type`; fails if there are none or several."""
+    found = resources_of(terraform, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def policy_statements(document: str) -> dict[str, dict[str, Any]]:
+    """Statements of a policy JSON string, keyed by Sid."""
+    return {s["Sid"]: s for s in json.loads(document)["Statement"]}
+
+
+@pytest.fixture
+def stack_for_constructs() -> Any:
+    """A bare stack with an AWS provider, to synth one construct at a time."""
+    from cdktf import TerraformStack, Testing
+
+    from stacks.provider import aws_provider
+
+    app = Testing.app()
+    stack = TerraformStack(app, "construct-test")
+    aws_provider(stack, load_config("dev"))
+    return stack
+
+
+def synth_stack(stack: Any) -> dict[str, Any]:
+    """Synthesize one stack (with aspects) and return its Terraform JSON."""
+    from cdktf import Testing
+
+    return json.loads(Testing.synth(stack, run_validations=True))
