@@ -1,0 +1,82 @@
+# Every workflow of the repo is a make target; the logic lives in tested Python
+# (tooling/, emulator/), the targets only wire it together. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ENV ?= local
+export ENV
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+PY := .venv/bin/python
+CHECKOV := tools/checkov/.venv/bin/checkov
+
+# A Terraform provider filesystem mirror, used when present (offline machines have one).
+TF_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
+ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform.d/cli.tfrc
+# `cdktf deploy` runs `terraform providers lock`, which ignores mirrors: skip it then.
+export CDKTF_SKIP_PROVIDER_LOCK := 1
+endif
+
+.PHONY: help setup toolchain synth deploy destroy emulator emulator-stop test lint demo bench-synth clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced toolchain ## install everything (idempotent)
+
+.venv/.synced: Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	$(PYTHON) -m pipenv sync --dev
+	@touch $@
+
+tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	cd tools/checkov && PIPENV_PIPFILE=$(CURDIR)/tools/checkov/Pipfile $(PYTHON) -m pipenv sync
+	@touch $@
+
+node_modules/.synced: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+toolchain:
+	@$(PYTHON) -m tooling.terraform_toolchain --config-out .terraform.d/cli.tfrc \
+		$(if $(strip $(TF_PROVIDER_MIRROR)),--mirror $(TF_PROVIDER_MIRROR),)
+
+synth: setup ## synthesize ENV's stacks (ENV=local|dev|prod) into cdktf.out/
+	npx --no-install cdktf synth
+
+deploy: setup ## deploy ENV's stacks (local: starts the emulator first)
+	@if [ "$(ENV)" = local ]; then $(MAKE) --no-print-directory emulator; fi
+	$(PY) -m tooling.deploy deploy
+
+destroy: setup ## destroy ENV's stacks (dev/prod refuse: resources are prevent_destroy)
+	$(PY) -m tooling.deploy destroy
+
+emulator: setup ## start the local AWS emulator in the background (idempotent)
+	$(PY) -m emulator start --detach --reset-dir .state/local
+
+emulator-stop: ## stop the local AWS emulator
+	@if [ -x $(PY) ]; then $(PY) -m emulator stop; else echo "emulator: not running"; fi
+
+test: setup ## unit, emulator, checkov and integration tests
+	$(PY) -m pytest
+
+lint: setup ## static checks of the Python code
+	$(PY) -m ruff check .
+
+demo: setup ## deploy the platform to the emulator and show what runs there
+	@$(MAKE) --no-print-directory emulator ENV=local
+	ENV=local $(PY) -m tooling.demo
+
+bench-synth: setup ## time full synth vs a one-resource synth, naive and fast imports
+	$(PY) -m tooling.bench_synth
+
+clean: emulator-stop ## remove generated files (keeps the installed environments)
+	rm -rf cdktf.out .state .emulator .pytest_cache
