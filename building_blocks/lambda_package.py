@@ -1,0 +1,80 @@
+"""Deterministic Lambda zips: the same source always gives the same bytes and hash.
+
+A zip normally records file modification times and permissions, so a fresh checkout
+would change the hash and make Terraform redeploy an unchanged function. Here every
+entry has a fixed timestamp and mode and entries are sorted; caches are left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+BUILD_DIR = REPO_ROOT / ".build" / "lambdas"
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can record
+_SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+_SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+
+
+@dataclass(frozen=True)
+class LambdaPackage:
+    """A built zip: where it is, and the base64 SHA-256 Lambda uses as `source_code_hash`."""
+
+    path: Path
+    sha256_base64: str
+
+
+def _package_files(package: str, lambdas_dir: Path) -> Iterator[tuple[str, Path]]:
+    root = lambdas_dir / package
+    if not (root / "__init__.py").is_file():
+        raise ValueError(f"lambda package {package!r}: {root} is not a Python package (no __init__.py)")
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(lambdas_dir)
+        if path.is_dir() or _SKIPPED_DIRS & set(relative.parts) or path.suffix in _SKIPPED_SUFFIXES:
+            continue
+        yield relative.as_posix(), path
+
+
+def build_zip(packages: Sequence[str], extra_files: Mapping[str, str] | None = None,
+              lambdas_dir: Path = LAMBDAS_DIR) -> bytes:
+    """Zip `lambdas/<package>/` for each package (at the zip root) plus generated files.
+
+    `extra_files` maps a path inside the zip to text content (e.g. a config the stack
+    renders); a path that collides with a source file is refused.
+    """
+    entries: dict[str, bytes] = {}
+    for package in packages:
+        for name, path in _package_files(package, lambdas_dir):
+            entries[name] = path.read_bytes()
+    for name, content in (extra_files or {}).items():
+        if name in entries:
+            raise ValueError(f"extra file {name!r} would replace a source file of the package")
+        entries[name] = content.encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name], compresslevel=9)
+    return buffer.getvalue()
+
+
+def write_package(name: str, data: bytes, build_dir: Path = BUILD_DIR) -> LambdaPackage:
+    """Write the zip under `.build/lambdas/` (git-ignored), named by its content hash."""
+    digest = hashlib.sha256(data)
+    path = build_dir / f"{name}-{digest.hexdigest()[:16]}.zip"
+    if not path.exists():
+        build_dir.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(data)
+        temporary.replace(path)  # atomic: a parallel synth never sees half a zip
+    return LambdaPackage(path=path, sha256_base64=base64.b64encode(digest.digest()).decode())
