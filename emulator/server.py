@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Any
 
 from moto.server import ThreadedMotoServer
 
@@ -35,12 +37,25 @@ class EmulatorStartError(RuntimeError):
     """The server could not start (typically: the port is already in use)."""
 
 
+READY_TIMEOUT_SECONDS = 60.0
+
+
 class _MotoThread(ThreadedMotoServer):
-    """``ThreadedMotoServer`` that reports a failed bind instead of hanging."""
+    """``ThreadedMotoServer`` that reports a failed bind instead of hanging, and holds
+    every request until ``ready`` is set (the patches are in place), so that no client,
+    not even the health check, ever talks to unpatched moto."""
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
         self.bind_error: OSError | None = None
+        self.ready = threading.Event()
+
+    def _gate(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        def gated(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            self.ready.wait(READY_TIMEOUT_SECONDS)
+            return app(environ, start_response)
+
+        return gated
 
     def _server_entry(self) -> None:
         # werkzeug's make_server turns a failed bind into print + sys.exit(1).
@@ -113,6 +128,8 @@ class EmulatorServer:
             raise EmulatorStartError(
                 f"cannot listen on port {self._requested_port} on {self._host}: {reason}"
             ) from thread.bind_error
+        assert thread._server is not None  # set before moto's start() returns
+        thread._server.app = thread._gate(thread._server.app)
         self._thread = thread
         self._port = thread.get_host_and_port()[1]
         self._previous_moto_port = os.environ.get("MOTO_PORT")
@@ -124,6 +141,7 @@ class EmulatorServer:
         except BaseException:
             self.stop()
             raise
+        thread.ready.set()
         return self
 
     def stop(self) -> None:

@@ -13,12 +13,16 @@ from __future__ import annotations
 from emulator.extension import Extension, PatchExtension
 from emulator.patches.iam_managed_policies import IamManagedPolicies
 from emulator.patches.lambda_dead_letter import LambdaDeadLetterConfig
+from emulator.patches.lambda_runtime import LocalLambdaRuntime
 from emulator.patches.s3_eventbridge_notifications import S3EventBridgeNotifications
 from emulator.patches.s3_kms_key_arn import S3KmsKeyArn
 from emulator.patches.s3_logging_delivery import S3LoggingDelivery
 from emulator.patches.s3_policy_conditions import S3PolicyConditions
 from emulator.patches.sfn_definition_api import StepFunctionsDefinitionApi
 from emulator.patches.sfn_execution import StepFunctionsExecution
+from emulator.patches.sfn_item_reader_s3 import StepFunctionsS3ItemReader
+from emulator.patches.sfn_map_tolerated_failures import StepFunctionsMapToleratedFailures
+from emulator.patches.sfn_tolerated_failure_int import StepFunctionsIntegerToleratedFailure
 
 BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
     StepFunctionsExecution,
@@ -29,6 +33,12 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
     S3LoggingDelivery,
     S3EventBridgeNotifications,
     LambdaDeadLetterConfig,
+    LocalLambdaRuntime,
+    # Last: importing moto's ASL parser takes ~1 s, and a detached emulator already answers
+    # health checks while extensions install (see README, "Start-up order").
+    StepFunctionsIntegerToleratedFailure,
+    StepFunctionsMapToleratedFailures,
+    StepFunctionsS3ItemReader,
 )
 
 

@@ -1,0 +1,382 @@
+"""Run one Lambda invocation of a deployed zip in a fresh Python subprocess.
+
+Independent of moto: ``LocalLambdaRunner.invoke(FunctionSpec, event_json)``
+returns an ``InvocationResult`` (payload, function error, log lines). The
+moto glue lives in ``emulator.patches.lambda_runtime``.
+
+How a function runs:
+
+* the zip is extracted once per code sha256 into ``<work_dir>/code/<sha256>/``
+  (the Lambda ``/var/task``; file modes from the zip are kept);
+* ``sys.executable -I -B bootstrap.py <work_dir>/invocations/<request id>/`` runs
+  with that directory as cwd and first on ``sys.path``, in its own process
+  group, stdin closed, stdout+stderr piped (the handler's log);
+* the environment is built from scratch (nothing of the emulator's own
+  environment leaks in): the function's variables, then AWS's reserved ones
+  (``AWS_REGION``, ``AWS_LAMBDA_*``, dummy credentials ``test``/``test``) and
+  ``AWS_ENDPOINT_URL`` = the emulator, with ``AWS_CONFIG_FILE`` and
+  ``AWS_SHARED_CREDENTIALS_FILE`` pointing at files that do not exist;
+* the function's ``Timeout`` covers the whole process: when it passes, the
+  process group is killed (SIGKILL) and the result is ``Sandbox.Timedout``;
+  the group is also killed after a normal exit, so nothing the handler started
+  outlives the invocation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
+LOG_RESULT_BYTES = 4096  # what X-Amz-Log-Result carries on AWS: the last 4 KB
+
+# Names the function's own Environment may not set: AWS reserves them, and the
+# endpoint/credential ones would let a handler talk to something other than the emulator.
+_STRIPPED_PREFIXES = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_CA_BUNDLE")
+
+LogSink = Callable[[str, str], None]
+"""``sink(function_name, line)``: where each log line goes as it is produced."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the runner needs to know about one function (version)."""
+
+    name: str
+    arn: str
+    version: str
+    region: str
+    handler: str
+    runtime: str
+    timeout: float
+    memory_mb: int
+    environment: Mapping[str, str]
+    code: bytes
+    log_group: str
+
+
+@dataclass
+class InvocationResult:
+    """Outcome of one invocation; ``error`` is set for a function error."""
+
+    request_id: str
+    payload: bytes
+    error: dict[str, Any] | None
+    log_stream: str
+    log_events: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def errored(self) -> bool:
+        return self.error is not None
+
+    def log_tail(self, limit: int = LOG_RESULT_BYTES) -> str:
+        """The last ``limit`` bytes of the log, as ``X-Amz-Log-Result`` carries them."""
+        text = "".join(f"{message}\n" for _, message in self.log_events).encode("utf-8")
+        return text[-limit:].decode("utf-8", errors="ignore")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _error_result(request_id: str, stream: str, error_type: str, message: str) -> InvocationResult:
+    error = {"errorMessage": message, "errorType": error_type}
+    return InvocationResult(request_id, json.dumps(error).encode("utf-8"), error, stream)
+
+
+class LocalLambdaRunner:
+    """Runs Python Lambda handlers from their zips; one subprocess per invocation.
+
+    ``work_dir`` is owned by the caller (created if missing, never deleted
+    here); ``endpoint_url`` is what handlers get as ``AWS_ENDPOINT_URL`` and
+    the only address their sockets may reach.
+    """
+
+    def __init__(
+        self, work_dir: Path, endpoint_url: str, sink: LogSink | None = None, python: str | None = None
+    ) -> None:
+        self.work_dir = Path(work_dir)
+        self.endpoint_url = endpoint_url.rstrip("/")
+        parts = urlsplit(self.endpoint_url)
+        self._endpoint_host = parts.hostname or "127.0.0.1"
+        self._endpoint_port = parts.port or 80
+        self._sink = sink
+        self.python = python or sys.executable
+        self._code_root = self.work_dir / "code"
+        self._invocation_root = self.work_dir / "invocations"
+        self._home = self.work_dir / "home"
+        for directory in (self._code_root, self._invocation_root, self._home):
+            directory.mkdir(parents=True, exist_ok=True)
+        self._extract_lock = threading.Lock()
+        self._processes: dict[int, subprocess.Popen[bytes]] = {}
+        self._processes_lock = threading.Lock()
+        self._closed = False
+
+    # -- code cache -------------------------------------------------------
+
+    def code_dir(self, code: bytes) -> Path:
+        """Directory holding the extracted zip (cached by sha256). Raises ``zipfile.BadZipFile``."""
+        import hashlib
+
+        target = self._code_root / hashlib.sha256(code).hexdigest()
+        with self._extract_lock:
+            if target.is_dir():
+                return target
+            partial = Path(tempfile.mkdtemp(prefix=".extract-", dir=self._code_root))
+            try:
+                with zipfile.ZipFile(io.BytesIO(code)) as archive:
+                    for info in archive.infolist():
+                        path = archive.extract(info, partial)  # strips absolute paths and ".."
+                        mode = (info.external_attr >> 16) & 0o777
+                        if mode and not info.is_dir():
+                            os.chmod(path, mode | 0o400)
+                os.replace(partial, target)
+            except BaseException:
+                _remove_tree(partial)
+                raise
+            return target
+
+    # -- invocation -------------------------------------------------------
+
+    def environment(self, spec: FunctionSpec, code_dir: Path, log_stream: str) -> dict[str, str]:
+        """The handler's environment: built from scratch, reserved names last."""
+        env = {key: str(value) for key, value in spec.environment.items() if not key.startswith(_STRIPPED_PREFIXES)}
+        env.update(
+            {
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "TZ": "UTC",
+                "HOME": str(self._home),
+                "LAMBDA_TASK_ROOT": str(code_dir),
+                "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+                "_HANDLER": spec.handler,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+                "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+                "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_REGION": spec.region,
+                "AWS_DEFAULT_REGION": spec.region,
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_CONFIG_FILE": str(self._home / ".aws" / "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(self._home / ".aws" / "credentials"),
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        )
+        env.pop("AWS_SESSION_TOKEN", None)
+        return env
+
+    def invoke(self, spec: FunctionSpec, event_json: str) -> InvocationResult:
+        """Run the handler once with ``event_json`` (JSON text); never raises for handler problems."""
+        request_id = str(uuid.uuid4())
+        stream = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
+        if not spec.runtime.startswith("python"):
+            return _error_result(
+                request_id,
+                stream,
+                "Runtime.Unsupported",
+                f"the emulator runs Python functions only, not {spec.runtime!r}",
+            )
+        try:
+            code_dir = self.code_dir(spec.code)
+        except (zipfile.BadZipFile, OSError) as exc:
+            return _error_result(
+                request_id, stream, "Runtime.InvalidZipFile", f"cannot extract the function's code: {exc}"
+            )
+
+        invocation_dir = self._invocation_root / request_id
+        invocation_dir.mkdir()
+        try:
+            return self._run(spec, event_json, request_id, stream, code_dir, invocation_dir)
+        finally:
+            _remove_tree(invocation_dir)
+
+    def _run(
+        self, spec: FunctionSpec, event_json: str, request_id: str, stream: str, code_dir: Path, invocation_dir: Path
+    ) -> InvocationResult:
+        events: list[tuple[int, str]] = []
+
+        def emit(line: str) -> None:
+            events.append((_now_ms(), line))
+            if self._sink is not None:
+                self._sink(spec.name, line)
+
+        started = time.monotonic()
+        deadline_ms = _now_ms() + int(spec.timeout * 1000)
+        (invocation_dir / "event.json").write_text(event_json, encoding="utf-8")
+        invocation = {
+            "request_id": request_id,
+            "code_dir": str(code_dir),
+            "handler": spec.handler,
+            "function_name": spec.name,
+            "function_version": spec.version,
+            "invoked_function_arn": spec.arn,
+            "memory_limit_in_mb": spec.memory_mb,
+            "log_group_name": spec.log_group,
+            "log_stream_name": stream,
+            "deadline_ms": deadline_ms,
+            "endpoint_host": self._endpoint_host,
+            "endpoint_port": self._endpoint_port,
+        }
+        (invocation_dir / "invocation.json").write_text(json.dumps(invocation), encoding="utf-8")
+
+        emit(f"START RequestId: {request_id} Version: {spec.version}")
+        process = self._spawn(spec, code_dir, stream, invocation_dir)
+        if process is None:
+            return _error_result(request_id, stream, "Runtime.ExitError", "the emulator is shutting down")
+        reader = threading.Thread(
+            target=_pump, args=(process.stdout, emit), daemon=True, name=f"lambda-log-{spec.name}"
+        )
+        reader.start()
+        timed_out = False
+        try:
+            timed_out = not _wait_without_reaping(process.pid, started + spec.timeout)
+        finally:
+            _kill_group(process.pid)
+            with self._processes_lock:
+                self._processes.pop(process.pid, None)
+            exit_code = _reap(process)
+            reader.join(timeout=2)
+
+        duration_ms = (time.monotonic() - started) * 1000
+        result_file = invocation_dir / "result.json"
+        if timed_out:
+            message = f"Task timed out after {spec.timeout:.2f} seconds"
+            emit(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {request_id} {message}")
+            result = _error_result(request_id, stream, "Sandbox.Timedout", f"RequestId: {request_id} Error: {message}")
+        elif result_file.is_file():
+            outcome = json.loads(result_file.read_text(encoding="utf-8"))
+            if "error" in outcome:
+                error = outcome["error"]
+                result = InvocationResult(request_id, json.dumps(error).encode("utf-8"), error, stream)
+            else:
+                result = InvocationResult(request_id, outcome["payload"].encode("utf-8"), None, stream)
+        else:
+            status = f"signal: {signal.Signals(-exit_code).name}" if exit_code < 0 else f"exit status {exit_code}"
+            result = _error_result(
+                request_id,
+                stream,
+                "Runtime.ExitError",
+                f"RequestId: {request_id} Error: Runtime exited with error: {status}",
+            )
+
+        emit(f"END RequestId: {request_id}")
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {spec.memory_mb} MB"
+        )
+        emit(report + ("\tStatus: timeout" if timed_out else ""))
+        result.log_events = events
+        return result
+
+    def _spawn(
+        self, spec: FunctionSpec, code_dir: Path, stream: str, invocation_dir: Path
+    ) -> subprocess.Popen[bytes] | None:
+        with self._processes_lock:
+            if self._closed:
+                return None
+            process = subprocess.Popen(
+                [self.python, "-I", "-B", str(BOOTSTRAP), str(invocation_dir)],
+                cwd=code_dir,
+                env=self.environment(spec, code_dir, stream),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self._processes[process.pid] = process
+            return process
+
+    def running(self) -> list[int]:
+        """Process ids of the invocations running now."""
+        with self._processes_lock:
+            return list(self._processes)
+
+    def close(self) -> None:
+        """Refuse new invocations and kill the running ones (their callers get an error)."""
+        with self._processes_lock:
+            self._closed = True
+            pids = list(self._processes)
+        for pid in pids:
+            _kill_group(pid)
+
+
+def _pump(stream: IO[bytes] | None, emit: Callable[[str], None]) -> None:
+    if stream is None:
+        return
+    with stream:
+        for raw in stream:
+            emit(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+
+
+def _wait_without_reaping(pid: int, deadline: float) -> bool:
+    """Wait until ``pid`` exits (True) or ``deadline`` passes (False); leave it a zombie.
+
+    Not reaping keeps the process group id reserved, so killing the group
+    afterwards cannot hit an unrelated process that reused the number.
+    """
+    pause = 0.001
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.02)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap(process: subprocess.Popen[bytes]) -> int:
+    """Reap the (exited or killed) process and return its exit code (negative: signal)."""
+    try:
+        return process.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # unkillable (uninterruptible sleep): leave it to Popen's finaliser
+        return -signal.SIGKILL
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def log_to(logger: logging.Logger) -> LogSink:
+    """A sink writing ``[function] line`` at INFO to ``logger``."""
+
+    def sink(function_name: str, line: str) -> None:
+        logger.info("[%s] %s", function_name, line)
+
+    return sink
+
+
+__all__ = ["BOOTSTRAP", "FunctionSpec", "InvocationResult", "LocalLambdaRunner", "log_to"]
