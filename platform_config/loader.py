@@ -20,29 +20,36 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = REPO_ROOT / "platform_config" / "environments.toml"
 
 # The longest bucket purpose the stacks use; the prefix must leave room for it.
-LONGEST_BUCKET_PURPOSE = "production-models"
+LONGEST_BUCKET_PURPOSE = "artifact-access-logs"
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                       1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
+# Integer keys every environment needs, with their allowed ranges.
+_INT_RANGES = {
+    "noncurrent_version_expiration_days": (1, 3650),
+    "abort_incomplete_multipart_upload_days": (1, 3650),
+    "access_log_expiration_days": (1, 3650),
+    "kms_deletion_window_days": (7, 30),
+    "processor_reserved_concurrency": (1, 1000),
+    "processor_memory_mb": (128, 10240),
+    "processor_timeout_seconds": (1, 900),
+    "backfill_max_concurrency": (1, 10000),
+    "backfill_tolerated_failure_percentage": (0, 100),
+}
 _SCALAR_KEYS = {
     "project": str,
     "repository": str,
     "region": str,
     "name_prefix": str,
     "log_retention_days": int,
-    "noncurrent_version_expiration_days": int,
-    "abort_incomplete_multipart_upload_days": int,
-    "access_log_expiration_days": int,
-    "kms_deletion_window_days": int,
     "emulator_port": int,
+    **{key: int for key in _INT_RANGES},
 }
 _TABLE_KEYS = {"tags", "state", "allowed_account_ids"}
 _STATE_KEYS = {"bucket", "key_prefix", "region"}
-_REQUIRED = ("project", "repository", "region", "name_prefix", "log_retention_days",
-             "noncurrent_version_expiration_days", "abort_incomplete_multipart_upload_days",
-             "access_log_expiration_days", "kms_deletion_window_days")
+_REQUIRED = ("project", "repository", "region", "name_prefix", "log_retention_days", *_INT_RANGES)
 
 
 class ConfigError(ValueError):
@@ -101,10 +108,8 @@ def _build(env: str, values: dict[str, Any], environ: Mapping[str, str]) -> Envi
     _check_region(env, "region", values["region"])
     _check_name_prefix(env, values["name_prefix"])
     _check_choice(env, "log_retention_days", values["log_retention_days"], LOG_RETENTION_DAYS)
-    _check_range(env, "kms_deletion_window_days", values["kms_deletion_window_days"], 7, 30)
-    for key in ("noncurrent_version_expiration_days", "abort_incomplete_multipart_upload_days",
-                "access_log_expiration_days"):
-        _check_range(env, key, values[key], 1, 3650)
+    for key, (low, high) in _INT_RANGES.items():
+        _check_range(env, key, values[key], low, high)
     if not values["repository"].count("/") == 1:
         raise ConfigError(env, "repository", values["repository"], "must be 'owner/name'")
 
@@ -128,6 +133,11 @@ def _build(env: str, values: dict[str, Any], environ: Mapping[str, str]) -> Envi
         abort_incomplete_multipart_upload_days=values["abort_incomplete_multipart_upload_days"],
         access_log_expiration_days=values["access_log_expiration_days"],
         kms_deletion_window_days=values["kms_deletion_window_days"],
+        processor_reserved_concurrency=values["processor_reserved_concurrency"],
+        processor_memory_mb=values["processor_memory_mb"],
+        processor_timeout_seconds=values["processor_timeout_seconds"],
+        backfill_max_concurrency=values["backfill_max_concurrency"],
+        backfill_tolerated_failure_percentage=values["backfill_tolerated_failure_percentage"],
         allowed_account_ids=_account_ids(env, values.get("allowed_account_ids", [])),
         tags=MappingProxyType(_tags(env, values.get("tags", {}))),
         state=_state(env, values.get("state"), is_local),

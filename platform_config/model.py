@@ -37,6 +37,11 @@ class EnvironmentConfig:
     abort_incomplete_multipart_upload_days: int
     access_log_expiration_days: int
     kms_deletion_window_days: int
+    processor_reserved_concurrency: int
+    processor_memory_mb: int
+    processor_timeout_seconds: int
+    backfill_max_concurrency: int
+    backfill_tolerated_failure_percentage: int
     allowed_account_ids: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     state: StateBackend | None = None

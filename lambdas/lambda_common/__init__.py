@@ -1,0 +1,1 @@
+"""Code shared by every Lambda of the platform (packaged at the zip root as `lambda_common`)."""

@@ -1,0 +1,76 @@
+"""Fixtures for the Lambda tests: the packaged layout on sys.path, compiled schemas, and moto S3 buckets
+encrypted with SSE-KMS like production."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, REGION, Buckets
+
+from platform_config.datasets import load_datasets, schemas_json
+
+
+@pytest.fixture(scope="session")
+def schemas_text() -> str:
+    """schemas.json as the packager builds it from platform_config/datasets.toml."""
+    return schemas_json(load_datasets())
+
+
+@pytest.fixture(scope="session")
+def schemas_path(tmp_path_factory: pytest.TempPathFactory, schemas_text: str) -> Path:
+    path = tmp_path_factory.mktemp("schemas") / "schemas.json"
+    path.write_text(schemas_text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def schemas(schemas_text: str) -> dict[str, Any]:
+    from data_processor.schema import parse_schemas
+
+    return parse_schemas(schemas_text)
+
+
+@pytest.fixture(scope="session")
+def churn(schemas: dict[str, Any]) -> Any:
+    return schemas["churn"]
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, and no endpoint override from the developer's shell (moto intercepts in-process)."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@pytest.fixture
+def buckets(aws_env: None) -> Iterator[Buckets]:
+    """A raw (versioned) and a processed bucket, each with its own KMS key as default encryption."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        kms = boto3.client("kms", region_name=REGION)
+        for name in (RAW_BUCKET, PROCESSED_BUCKET):
+            key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
+            s3.create_bucket(Bucket=name)
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                "BucketKeyEnabled": True}]})
+        s3.put_bucket_versioning(Bucket=RAW_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        yield Buckets(s3=s3)
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Let moto accept multipart parts far below S3's 5 MiB minimum, so tests can use tiny parts."""
+    import moto.s3.models
+
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 256)
+    return 1024

@@ -1,0 +1,209 @@
+"""Benchmark: the data processor's streaming core against a bare stdlib floor, on the same files.
+
+    make bench-processor        (python -m tooling.bench_processor [--sizes 10,200] [--repeat 2] [--seed 0])
+
+Inputs: deterministic churn CSVs of about each size in MB (sample_data, 1% bad rows), generated into a
+temporary directory. Each measurement runs in a fresh subprocess, reading a local file and writing gzip
+output (level 6, mtime 0) to byte-counting sinks:
+  floor      csv.reader → csv.writer → gzip: the least any CSV-to-gzip-CSV pass can cost in Python;
+  processor  data_processor.processing.process_csv, the Lambda's own code path minus S3: sha256 of the
+             input, gzip detection, NUL guard, strict UTF-8, header check, validation, clean and rejected
+             outputs.
+Figures: wall time (best of --repeat), throughput (input MB / wall s), peak RSS (ru_maxrss) and RSS growth
+(peak minus the process's ru_maxrss after imports and setup, i.e. over the interpreter baseline; the
+largest of the repeats). Targets, printed beside the figures (no assertion): the processor's RSS growth
+on the largest input within 1.2x of the smallest's, and its throughput at least 50% of the floor's.
+Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GZIP_LEVEL = 6  # the processor's output level (data_processor.processing.GZIP_LEVEL); checked in the child
+BAD_FRACTION = 0.01
+MEMORY_TARGET = 1.2
+THROUGHPUT_TARGET = 0.5
+MB = 1_000_000
+MIB = 1024 * 1024
+
+
+class CountingSink(io.RawIOBase):
+    """A writable binary stream that only counts bytes (no disk, no memory growth)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.count += len(data)
+        return len(data)
+
+
+def _max_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def run_floor(path: Path) -> dict[str, Any]:
+    """csv.reader → csv.writer → gzip into a counting sink."""
+    sink = CountingSink()
+    baseline = _max_rss_kib()
+    started = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as source:
+        gz = gzip.GzipFile(filename="", mode="wb", fileobj=sink, compresslevel=GZIP_LEVEL, mtime=0)
+        text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+        csv.writer(text, lineterminator="\n").writerows(csv.reader(source))
+        text.close()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "baseline_kib": baseline, "peak_kib": _max_rss_kib(), "out_bytes": sink.count}
+
+
+def run_processor(path: Path) -> dict[str, Any]:
+    """data_processor.processing.process_csv into two counting sinks."""
+    sys.path.insert(0, str(REPO_ROOT / "lambdas"))
+    from data_processor import processing
+    from data_processor.schema import parse_schemas
+    from platform_config.datasets import load_datasets, schemas_json
+
+    if processing.GZIP_LEVEL != GZIP_LEVEL:
+        raise SystemExit(f"the floor must use the processor's gzip level {processing.GZIP_LEVEL}")
+    schema = parse_schemas(schemas_json(load_datasets()))["churn"]
+    clean, rejected = CountingSink(), CountingSink()
+    baseline = _max_rss_kib()
+    started = time.perf_counter()
+    with path.open("rb", buffering=0) as source:
+        result = processing.process_csv(source, schema, clean_out=clean, rejected_out=rejected)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "baseline_kib": baseline, "peak_kib": _max_rss_kib(),
+            "out_bytes": clean.count + rejected.count, "rows_read": result.rows_read,
+            "rows_quarantined": result.rows_quarantined}
+
+
+def measure(mode: str, path: Path) -> dict[str, Any]:
+    """One run of `mode` on `path` in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-m", "tooling.bench_processor", "--child", mode, str(path)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{mode} run on {path.name} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def generate(directory: Path, size_mb: float, seed: int) -> Path:
+    from sample_data import write_csv
+
+    path = directory / f"churn-{size_mb:g}mb.csv"
+    started = time.perf_counter()
+
+    def progress(rows: int, written: int) -> None:
+        print(f"  generating {path.name}: {written / MB:.0f}/{size_mb:g} MB ({rows} rows)", file=sys.stderr,
+              flush=True)
+
+    summary = write_csv(path, seed=seed, target_mb=size_mb, bad_fraction=BAD_FRACTION, on_progress=progress)
+    print(f"  generated {path.name}: {summary.bytes / MB:.1f} MB, {summary.rows} rows ({summary.bad_rows} bad) "
+          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return path
+
+
+def bench(sizes: list[float], repeat: int, seed: int, workdir: Path) -> dict[float, dict[str, dict[str, Any]]]:
+    """{size: {mode: figures}}: best wall time and largest RSS growth of `repeat` runs of each mode."""
+    figures: dict[float, dict[str, dict[str, Any]]] = {}
+    for size in sizes:
+        path = generate(workdir, size, seed)
+        in_bytes = path.stat().st_size
+        runs: dict[str, list[dict[str, Any]]] = {"floor": [], "processor": []}
+        for attempt in range(1, repeat + 1):
+            # Alternate the order so neither mode always runs on a warmer machine.
+            for mode in ("floor", "processor") if attempt % 2 else ("processor", "floor"):
+                result = measure(mode, path)
+                runs[mode].append(result)
+                print(f"  {size:g} MB {mode} run {attempt}/{repeat}: {result['seconds']:.2f} s", file=sys.stderr,
+                      flush=True)
+        figures[size] = {}
+        for mode, results in runs.items():
+            best = min(results, key=lambda r: r["seconds"])
+            figures[size][mode] = {
+                **best, "in_bytes": in_bytes, "mb_per_s": in_bytes / MB / best["seconds"],
+                "peak_mib": max(r["peak_kib"] for r in results) / 1024,
+                "growth_mib": max(r["peak_kib"] - r["baseline_kib"] for r in results) / 1024,
+            }
+        path.unlink()
+    return figures
+
+
+def _ratio(large: float, small: float) -> float:
+    """large / small; ru_maxrss moves in pages, so tiny inputs can show no growth at all (0 / 0 is 1)."""
+    if small <= 0:
+        return 1.0 if large <= 0 else float("inf")
+    return large / small
+
+
+def report(figures: dict[float, dict[str, dict[str, Any]]]) -> str:
+    lines = [f"{'input':>8}  {'mode':<9}  {'wall s':>7}  {'MB/s':>6}  {'peak RSS MiB':>12}  {'RSS growth MiB':>14}"
+             f"  {'rows (bad)':>17}  {'out MB':>7}"]
+    for modes in figures.values():
+        for mode, f in modes.items():
+            rows = f"{f['rows_read']} ({f['rows_quarantined']})" if "rows_read" in f else ""
+            lines.append(f"{f['in_bytes'] / MB:>5.0f} MB  {mode:<9}  {f['seconds']:>7.2f}  {f['mb_per_s']:>6.1f}  "
+                         f"{f['peak_mib']:>12.1f}  {f['growth_mib']:>14.1f}  {rows:>17}  {f['out_bytes'] / MB:>7.1f}")
+    lines.append("")
+    for size, modes in figures.items():
+        ratio = modes["processor"]["mb_per_s"] / modes["floor"]["mb_per_s"]
+        verdict = "meets" if ratio >= THROUGHPUT_TARGET else "MISSES"
+        lines.append(f"throughput, {size:g} MB: processor/floor = {ratio:.2f} "
+                     f"({verdict} the target >= {THROUGHPUT_TARGET:.2f})")
+    small, large = min(figures), max(figures)
+    if small != large:
+        p_small, p_large = figures[small]["processor"], figures[large]["processor"]
+        growth = _ratio(p_large["growth_mib"], p_small["growth_mib"])
+        verdict = "meets" if growth <= MEMORY_TARGET else "MISSES"
+        lines.append(f"memory, processor {large:g} MB vs {small:g} MB: RSS growth {p_large['growth_mib']:.1f} / "
+                     f"{p_small['growth_mib']:.1f} MiB = {growth:.2f}x ({verdict} the target <= {MEMORY_TARGET}x); "
+                     f"peak RSS {p_large['peak_mib']:.1f} / {p_small['peak_mib']:.1f} MiB = "
+                     f"{_ratio(p_large['peak_mib'], p_small['peak_mib']):.2f}x")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,200", help="input sizes in MB, comma-separated (default 10,200)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per mode and size; best time kept (default 2)")
+    parser.add_argument("--seed", type=int, default=0, help="sample data seed (default 0)")
+    parser.add_argument("--workdir", type=Path, help="where to generate inputs (default: a temporary directory)")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        mode, path = args.child
+        runner = {"floor": run_floor, "processor": run_processor}[mode]
+        print(json.dumps(runner(Path(path))))
+        return 0
+    sizes = sorted(float(size) for size in args.sizes.split(","))
+    started = time.perf_counter()
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        figures = bench(sizes, args.repeat, args.seed, args.workdir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-processor-") as workdir:
+            figures = bench(sizes, args.repeat, args.seed, Path(workdir))
+    print(f"data processor streaming core vs floor (gzip level {GZIP_LEVEL}, {BAD_FRACTION:.0%} bad rows, "
+          f"best of {args.repeat}; memory = ru_maxrss of a fresh process per run)")
+    print(report(figures))
+    print(f"total bench time {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
