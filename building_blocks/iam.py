@@ -99,6 +99,7 @@ class ServiceRole(Construct):
         del trust_doc["Statement"][0]["Resource"]  # trust policies name no resource
         self.role = IamRole(self, "role", name=role_name, assume_role_policy=json.dumps(trust_doc))
         self._policy_names: set[str] = set()
+        self.policies: list[IamRolePolicy] = []
 
     @property
     def arn(self) -> str:
@@ -113,5 +114,10 @@ class ServiceRole(Construct):
         if name in self._policy_names:
             raise ValueError(f"role {self.node.path}: inline policy {name!r} is already attached")
         self._policy_names.add(name)
-        IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id,
-                      policy=policy_document(statements))
+        self.policies.append(IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id,
+                                           policy=policy_document(statements)))
+
+    def dependables(self) -> list[Any]:
+        """The role and its policies so far: `depends_on` these when AWS checks the
+        role's permissions at creation (a DLQ target, a state machine's log delivery)."""
+        return [self.role, *self.policies]

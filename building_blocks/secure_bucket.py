@@ -11,8 +11,10 @@ Defaults (the opt-outs are the fields of SecureBucketProps):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
@@ -37,7 +39,10 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
-from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
+from cdktf_cdktf_provider_aws.s3_bucket_notification import (
+    S3BucketNotification,
+    S3BucketNotificationLambdaFunction,
+)
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
@@ -53,6 +58,9 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+
+if TYPE_CHECKING:
+    from building_blocks.lambda_function import LambdaFunction
 
 LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"
 
@@ -197,12 +205,30 @@ class SecureBucket(Construct):
         # One notification resource per bucket (S3 keeps one configuration): EventBridge on now,
         # Lambda targets added through this same resource by later stacks.
         self.notifications = S3BucketNotification(self, "notifications", bucket=bucket_id, eventbridge=True)
+        self._lambda_targets: list[S3BucketNotificationLambdaFunction] = []
+        self._invoke_permissions: list[str] = []
 
     # -- outputs -----------------------------------------------------------------------------
 
     @property
     def arn(self) -> str:
         return self.bucket.arn
+
+    def notify_function(self, function: LambdaFunction, *, prefix: str,
+                        events: Sequence[str] = ("s3:ObjectCreated:*",)) -> None:
+        """Invoke `function` for `events` on keys under `prefix`.
+
+        Creates the function's permission for this bucket (with source ARN and account) and
+        makes the bucket's single notification resource depend on it: S3 checks that it may
+        invoke the function when the notification is saved.
+        """
+        permission = function.allow_invocation_by_bucket(f"invoked-by-{self.node.id}", self.arn)
+        self._lambda_targets.append(S3BucketNotificationLambdaFunction(
+            lambda_function_arn=function.arn, events=list(events), filter_prefix=prefix))
+        self.notifications.put_lambda_function(self._lambda_targets)
+        # The address Terraform expects in depends_on (`fqn` would render as "${...}").
+        self._invoke_permissions.append(f"{permission.terraform_resource_type}.{permission.friendly_unique_id}")
+        self.notifications.add_override("depends_on", list(self._invoke_permissions))
 
     # -- policy pieces -----------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from cdktf import App
 
 from building_blocks.policy_guard import PolicyGuard
 from platform_config import EnvironmentConfig
+from platform_config.datasets import load_datasets
 from stacks.artifact_store import ArtifactStoreStack
+from stacks.data_pipeline import DataPipelineStack
 
 
 @dataclass
@@ -18,6 +20,7 @@ class PlatformApp:
     app: App
     guard: PolicyGuard
     artifact_store: ArtifactStoreStack
+    data_pipeline: DataPipelineStack
 
 
 def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformApp:
@@ -25,4 +28,5 @@ def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformA
     app = App(outdir=outdir) if outdir else App()
     guard = PolicyGuard()
     artifact_store = ArtifactStoreStack(app, config=config, guard=guard)
-    return PlatformApp(app=app, guard=guard, artifact_store=artifact_store)
+    data_pipeline = DataPipelineStack(app, config=config, guard=guard, datasets=load_datasets())
+    return PlatformApp(app=app, guard=guard, artifact_store=artifact_store, data_pipeline=data_pipeline)

@@ -56,5 +56,5 @@ def test_generated_file_may_not_replace_source(tmp_path: Path) -> None:
 
 def test_folder_without_init_is_refused(tmp_path: Path) -> None:
     (tmp_path / "loose").mkdir()
-    with pytest.raises(ValueError, match="'loose'.*is not a Python package"):
+    with pytest.raises(ValueError, match=r"'loose'.*is not a Python package"):
         build_zip(["loose"], lambdas_dir=tmp_path)

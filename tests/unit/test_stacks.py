@@ -97,7 +97,11 @@ def test_provider_version_is_pinned(synthesized: Callable[[str], Synthesized]) -
 
 def test_no_identity_policy_grants_a_wildcard_resource(synthesized: Callable[[str], Synthesized]) -> None:
     """`*` resources only where AWS has no resource-level permission, listed here."""
-    allowed: set[tuple[str, str]] = set()  # (policy name, action) pairs; none needed yet
+    from building_blocks.s3_prefix_fan_out import LOG_DELIVERY_ACTIONS, STATE_MACHINE_TRACING_ACTIONS
+
+    # (policy name, action): X-Ray tracing and Step Functions' CloudWatch Logs delivery.
+    allowed = {("tracing", action) for action in STATE_MACHINE_TRACING_ACTIONS} | {
+        ("logs", action) for action in LOG_DELIVERY_ACTIONS}
     for env in ENVS:
         for terraform in synthesized(env).stacks.values():
             for body in resources_of(terraform, "aws_iam_role_policy").values():
