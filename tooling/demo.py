@@ -2,8 +2,9 @@
 
 Steps: deploy (cdktf, streamed), then read the stacks' outputs, inspect each bucket in
 the emulator, write a sample model version to the candidate bucket and read it back,
-show that the bucket policy refuses an upload with the wrong encryption, and print a
-summary a newcomer can follow. The emulator is left running for exploration.
+show that the bucket policy refuses an upload with the wrong encryption, run sample data
+through the data pipeline (tooling/demo_data_pipeline.py), and print a summary a newcomer
+can follow. The emulator is left running for exploration.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from botocore.exceptions import ClientError
 import platform_config
 from platform_config import EnvironmentConfig
 from stacks.artifact_store import model_prefix
-from tooling import deploy
+from tooling import demo_data_pipeline, deploy
 
 SAMPLE_MODEL = ("demo-churn-model", "v1")
 
@@ -98,13 +99,20 @@ def main() -> int:
         print(f"  {'':<12} {describe_bucket(s3, name)}")
     print("  Training publishes to candidate under models/<name>/<version>/; serving reads production;")
     print("  promotion (candidate -> production) is a manual-approval workflow (coming next).")
-    print("\nChecks against the running emulator:")
     checks = exercise_candidate_bucket(s3, store["candidate_model_bucket_name"], store["candidate_model_key_arn"])
+    try:
+        pipeline_checks = demo_data_pipeline.tour(outputs[config.stack_name("data-pipeline")], s3,
+                                                  emulator_client("stepfunctions", config))
+    except TimeoutError as exc:
+        pipeline_checks = [(False, str(exc))]
+    checks += [Check(ok, text) for ok, text in pipeline_checks]
+    print("\nChecks against the running emulator:")
     for check in checks:
         print(check)
     print("\nNext steps:")
     print("  make demo            run again: Terraform reports no changes")
     print("  make test            the test suite (unit, emulator, checkov, integration)")
+    print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")
     print("  make emulator-stop   stop the emulator (its data is in memory and goes with it)")
     return 0 if all(check.ok for check in checks) else 1
 
