@@ -24,7 +24,8 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform.d/cli.tfrc
 export CDKTF_SKIP_PROVIDER_LOCK := 1
 endif
 
-.PHONY: help setup toolchain synth deploy destroy emulator emulator-stop test lint demo bench-synth clean
+.PHONY: help setup toolchain synth deploy destroy emulator emulator-stop test lint demo bench-synth bench-processor \
+	sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,5 +79,11 @@ demo: setup ## deploy the platform to the emulator and show what runs there
 bench-synth: setup ## time full synth vs a one-resource synth, naive and fast imports
 	$(PY) -m tooling.bench_synth
 
+bench-processor: setup ## data processor throughput and peak memory vs a stdlib CSV floor
+	$(PY) -m tooling.bench_processor
+
+sample-data: setup ## write a sample churn CSV with bad rows (ARGS="--rows 1000 --bad-rows 20 --out x.csv")
+	$(PY) -m sample_data $(ARGS)
+
 clean: emulator-stop ## remove generated files (keeps the installed environments)
-	rm -rf cdktf.out .state .emulator .pytest_cache
+	rm -rf cdktf.out .state .emulator .build .pytest_cache
