@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from constructs import Construct
 
 from building_blocks.account import AccountContext
+from building_blocks.fan_out_definition import fan_out_definition
 from building_blocks.iam import ServiceRole, Statement
 from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_function import LOG_ENCRYPTION_ACTIONS, TRACING_ACTIONS, LambdaFunction
@@ -37,11 +37,6 @@ LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:U
                         "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                         "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
 STATE_MACHINE_TRACING_ACTIONS = (*TRACING_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets")
-# Errors worth retrying: Lambda throttles and transient service faults, never handler bugs.
-RETRYABLE_LAMBDA_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                           "Lambda.TooManyRequestsException")
-
-
 @dataclass(frozen=True)
 class S3PrefixFanOutProps:
     """Options of an S3PrefixFanOut.
@@ -62,44 +57,6 @@ class S3PrefixFanOutProps:
     tolerated_failure_percentage: int
     encryption_key: KmsKey
     log_retention_days: int
-
-
-def fan_out_definition(bucket_name: str, function_arn: str, max_concurrency: int,
-                       tolerated_failure_percentage: int) -> dict[str, Any]:
-    """The Amazon States Language definition (a Distributed Map over ListObjectsV2)."""
-    return {
-        "Comment": "Run the function once for every object under $.prefix",
-        "StartAt": "ProcessEachObject",
-        "States": {
-            "ProcessEachObject": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:listObjectsV2",
-                    "Parameters": {"Bucket": bucket_name, "Prefix.$": "$.prefix"},
-                },
-                "ItemSelector": {"bucket": bucket_name, "key.$": "$$.Map.Item.Value.Key"},
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "ProcessObject",
-                    "States": {
-                        "ProcessObject": {
-                            "Type": "Task",
-                            "Resource": "arn:aws:states:::lambda:invoke",
-                            "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
-                            "OutputPath": "$.Payload",
-                            "Retry": [{"ErrorEquals": list(RETRYABLE_LAMBDA_ERRORS), "IntervalSeconds": 2,
-                                       "MaxAttempts": 3, "BackoffRate": 2}],
-                            "End": True,
-                        }
-                    },
-                },
-                "MaxConcurrency": max_concurrency,
-                "ToleratedFailurePercentage": tolerated_failure_percentage,
-                "ResultSelector": {"objects.$": "States.ArrayLength($)"},
-                "End": True,
-            }
-        },
-    }
 
 
 class S3PrefixFanOut(Construct):

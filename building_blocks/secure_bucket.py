@@ -82,6 +82,7 @@ class SecureBucketProps:
         itself a log bucket (encryption=S3_MANAGED), which cannot log to itself.
     encryption: default KMS; S3_MANAGED only for log buckets.
     encryption_key: the KMS key; default None creates a dedicated key for this bucket.
+    key_deletion_window_days: default 30; the created key's deletion waiting period.
     noncurrent_version_expiration_days: default 90; old versions are deleted after this.
     abort_incomplete_multipart_upload_days: default 7.
     expire_objects_after_days: default None (keep); log buckets set a retention.
@@ -93,6 +94,7 @@ class SecureBucketProps:
     access_log_bucket: SecureBucket | None = None
     encryption: BucketEncryption = BucketEncryption.KMS
     encryption_key: KmsKey | None = None
+    key_deletion_window_days: int = 30
     noncurrent_version_expiration_days: int = 90
     abort_incomplete_multipart_upload_days: int = 7
     expire_objects_after_days: int | None = None
@@ -153,6 +155,7 @@ class SecureBucket(Construct):
         if key_source == "create-key":
             self.encryption_key = KmsKey(self, "key", alias_name=props.bucket_name,
                                          description=f"Encrypts objects in s3://{props.bucket_name}",
+                                         deletion_window_days=props.key_deletion_window_days,
                                          disposable=props.disposable)
 
         self.bucket = S3Bucket(

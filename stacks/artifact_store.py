@@ -18,7 +18,6 @@ from constructs import Construct
 
 from building_blocks.iam import Grantee
 from building_blocks.policy_guard import PolicyGuard
-from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
 from platform_config import EnvironmentConfig
 from stacks.base import PlatformStack
 
@@ -43,13 +42,9 @@ class ArtifactStoreStack(PlatformStack):
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, guard: PolicyGuard) -> None:
         super().__init__(scope, "artifact-store", config=config, guard=guard)
-        disposable = config.is_local
-        self.access_logs = access_log_bucket(
-            self, "access-logs", bucket_name=config.resource_name("artifact-access-logs"),
-            retention_days=config.access_log_expiration_days, disposable=disposable,
-        )
-        self.candidate = self._model_bucket("candidate", config, disposable)
-        self.production = self._model_bucket("production", config, disposable)
+        self.access_logs = self.add_access_log_bucket("artifact-access-logs")
+        self.candidate = self.add_bucket("candidate-models", self.access_logs)
+        self.production = self.add_bucket("production-models", self.access_logs)
 
         for label, bucket in (("candidate_model", self.candidate), ("production_model", self.production),
                               ("access_log", self.access_logs)):
@@ -60,15 +55,6 @@ class ArtifactStoreStack(PlatformStack):
             assert bucket.encryption_key is not None
             TerraformOutput(self, f"{label}_key_arn", value=bucket.encryption_key.arn,
                             description=f"KMS key that encrypts the {label.replace('_', ' ')} bucket")
-
-    def _model_bucket(self, stage: str, config: EnvironmentConfig, disposable: bool) -> SecureBucket:
-        return SecureBucket(self, f"{stage}-models", SecureBucketProps(
-            bucket_name=config.resource_name(f"{stage}-models"),
-            access_log_bucket=self.access_logs,
-            noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
-            abort_incomplete_multipart_upload_days=config.abort_incomplete_multipart_upload_days,
-            disposable=disposable,
-        ))
 
     # -- grants used by the stacks that build on this one ---------------------------------
 

@@ -6,6 +6,7 @@ from cdktf import Aspects, TerraformStack
 from constructs import Construct
 
 from building_blocks.policy_guard import PolicyGuard
+from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
 from platform_config import EnvironmentConfig
 from stacks.backend import state_backend
 from stacks.provider import aws_provider
@@ -29,3 +30,26 @@ class PlatformStack(TerraformStack):
         aws_provider(self, config)
         state_backend(self, config, name)
         Aspects.of(self).add(guard)
+
+    @property
+    def disposable(self) -> bool:
+        """Stateful resources may be destroyed only in the local emulator."""
+        return self.config.is_local
+
+    def add_access_log_bucket(self, purpose: str) -> SecureBucket:
+        """The stack's access-log bucket `<name_prefix>-<purpose>` (construct id "access-logs")."""
+        return access_log_bucket(self, "access-logs", bucket_name=self.config.resource_name(purpose),
+                                 retention_days=self.config.access_log_expiration_days,
+                                 disposable=self.disposable)
+
+    def add_bucket(self, purpose: str, access_logs: SecureBucket) -> SecureBucket:
+        """A SecureBucket `<name_prefix>-<purpose>` with the environment's retention settings,
+        logging to `access_logs` (construct id = `purpose`)."""
+        return SecureBucket(self, purpose, SecureBucketProps(
+            bucket_name=self.config.resource_name(purpose),
+            access_log_bucket=access_logs,
+            key_deletion_window_days=self.config.kms_deletion_window_days,
+            noncurrent_version_expiration_days=self.config.noncurrent_version_expiration_days,
+            abort_incomplete_multipart_upload_days=self.config.abort_incomplete_multipart_upload_days,
+            disposable=self.disposable,
+        ))

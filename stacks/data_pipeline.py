@@ -19,7 +19,6 @@ from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_function import LambdaFunction, LambdaFunctionProps
 from building_blocks.policy_guard import PolicyGuard
 from building_blocks.s3_prefix_fan_out import S3PrefixFanOut, S3PrefixFanOutProps
-from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
 from platform_config import EnvironmentConfig
 from platform_config.datasets import DatasetSchema, schemas_json
 from stacks.base import PlatformStack
@@ -35,17 +34,13 @@ class DataPipelineStack(PlatformStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, guard: PolicyGuard,
                  datasets: dict[str, DatasetSchema]) -> None:
         super().__init__(scope, "data-pipeline", config=config, guard=guard)
-        disposable = config.is_local
-        self.access_logs = access_log_bucket(
-            self, "access-logs", bucket_name=config.resource_name("data-access-logs"),
-            retention_days=config.access_log_expiration_days, disposable=disposable,
-        )
-        self.raw = self._data_bucket("raw-data", config, disposable)
-        self.processed = self._data_bucket("processed-data", config, disposable)
+        self.access_logs = self.add_access_log_bucket("data-access-logs")
+        self.raw = self.add_bucket("raw-data", self.access_logs)
+        self.processed = self.add_bucket("processed-data", self.access_logs)
         # Encrypts what the functions and the state machine own: environment, logs, dead letters.
         self.key = KmsKey(self, "pipeline-key", alias_name=config.resource_name("data-pipeline"),
                           description="Encrypts the data pipeline's logs, environment and dead letters",
-                          deletion_window_days=config.kms_deletion_window_days, disposable=disposable)
+                          deletion_window_days=config.kms_deletion_window_days, disposable=self.disposable)
 
         self.processor = LambdaFunction(self, "processor", LambdaFunctionProps(
             function_name=config.resource_name("data-processor"),
@@ -84,12 +79,3 @@ class DataPipelineStack(PlatformStack):
         }
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)
-
-    def _data_bucket(self, purpose: str, config: EnvironmentConfig, disposable: bool) -> SecureBucket:
-        return SecureBucket(self, purpose, SecureBucketProps(
-            bucket_name=config.resource_name(purpose),
-            access_log_bucket=self.access_logs,
-            noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
-            abort_incomplete_multipart_upload_days=config.abort_incomplete_multipart_upload_days,
-            disposable=disposable,
-        ))

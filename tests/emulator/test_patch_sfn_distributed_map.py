@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from lambda_zip_support import create_function, run_execution
 
+from building_blocks.fan_out_definition import fan_out_definition
 from emulator.patches.sfn_item_reader_s3 import item_from_s3
 from emulator.patches.sfn_map_tolerated_failures import exceeds_threshold
 from emulator.patches.sfn_tolerated_failure_int import parser_text
@@ -25,46 +26,9 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/sfn-test"
 ACCOUNT = "123456789012"
 
 
-def pipeline_definition(function_arn: str) -> dict[str, Any]:
-    """The data pipeline's backfill state machine, exactly as written in the platform."""
-    return {
-        "StartAt": "ProcessEachObject",
-        "States": {
-            "ProcessEachObject": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:listObjectsV2",
-                    "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"},
-                },
-                "ItemSelector": {"bucket.$": "$.bucket", "key.$": "$$.Map.Item.Value.Key"},
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "Process",
-                    "States": {
-                        "Process": {
-                            "Type": "Task",
-                            "Resource": "arn:aws:states:::lambda:invoke",
-                            "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
-                            "OutputPath": "$.Payload",
-                            "Retry": [
-                                {
-                                    "ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException"],
-                                    "MaxAttempts": 3,
-                                    "BackoffRate": 2,
-                                    "IntervalSeconds": 1,
-                                }
-                            ],
-                            "End": True,
-                        }
-                    },
-                },
-                "MaxConcurrency": 4,
-                "ToleratedFailurePercentage": 10,
-                "ResultSelector": {"processed.$": "States.ArrayLength($)"},
-                "End": True,
-            }
-        },
-    }
+def pipeline_definition(function_arn: str, bucket_name: str) -> dict[str, Any]:
+    """The data pipeline's backfill state machine, exactly as the platform deploys it."""
+    return fan_out_definition(bucket_name, function_arn, max_concurrency=4, tolerated_failure_percentage=10)
 
 
 def pass_map(**map_fields: Any) -> dict[str, Any]:
@@ -133,24 +97,24 @@ def outputs(aws: Aws, bucket_name: str) -> dict[str, bytes]:
 def test_pipeline_processes_every_object_under_the_prefix(aws: Aws, name: Name, bucket: Callable[..., str]) -> None:
     function = create_function(aws, name, "process")
     bucket_name = bucket(good=6)
-    arn = machine(aws, name, pipeline_definition(function["FunctionArn"]))
+    arn = machine(aws, name, pipeline_definition(function["FunctionArn"], bucket_name))
 
     described = run_execution(aws("stepfunctions"), arn, name("run"), {"bucket": bucket_name, "prefix": "in/"})
 
     assert described["status"] == "SUCCEEDED", described
-    assert json.loads(described["output"]) == {"processed": 6}
+    assert json.loads(described["output"]) == {"objects": 6}
     assert outputs(aws, bucket_name) == {f"out/{index}.txt": f"ITEM {index}".encode() for index in range(6)}
 
 
 def test_a_failure_within_the_tolerated_percentage_succeeds(aws: Aws, name: Name, bucket: Callable[..., str]) -> None:
     function = create_function(aws, name, "process")
     bucket_name = bucket(good=9, bad=1)  # 1 of 10 = 10 %, not above 10 %
-    arn = machine(aws, name, pipeline_definition(function["FunctionArn"]))
+    arn = machine(aws, name, pipeline_definition(function["FunctionArn"], bucket_name))
 
     described = run_execution(aws("stepfunctions"), arn, name("run"), {"bucket": bucket_name, "prefix": "in/"})
 
     assert described["status"] == "SUCCEEDED", described
-    assert json.loads(described["output"]) == {"processed": 9}  # a failed item has no result
+    assert json.loads(described["output"]) == {"objects": 9}  # a failed item has no result
     assert len(outputs(aws, bucket_name)) == 9
 
 
@@ -159,7 +123,7 @@ def test_failures_above_the_tolerated_percentage_fail_the_execution(
 ) -> None:
     function = create_function(aws, name, "process")
     bucket_name = bucket(good=8, bad=2)  # 20 % > 10 %
-    arn = machine(aws, name, pipeline_definition(function["FunctionArn"]))
+    arn = machine(aws, name, pipeline_definition(function["FunctionArn"], bucket_name))
     sfn = aws("stepfunctions")
 
     described = run_execution(sfn, arn, name("run"), {"bucket": bucket_name, "prefix": "in/"})

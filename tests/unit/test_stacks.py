@@ -139,3 +139,11 @@ def test_promotion_grant_reads_candidates_and_writes_production_only() -> None:
         "${aws_s3_bucket.candidate-models_bucket_")
     assert policies["write-production-models"]["WriteObjects"]["Resource"][0].startswith(
         "${aws_s3_bucket.production-models_bucket_")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_keys_wait_the_configured_deletion_window(synthesized: Callable[[str], Synthesized], env: str) -> None:
+    window = synthesized(env).config.kms_deletion_window_days
+    for terraform in synthesized(env).stacks.values():
+        for body in resources_of(terraform, "aws_kms_key").values():
+            assert body["deletion_window_in_days"] == window
