@@ -21,6 +21,12 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
 
 _SID = re.compile(r"^[A-Za-z0-9]+$")
+_SID_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+
+
+def sid_from(text: str) -> str:
+    """A statement-id-safe form of a name: 'mlp-dev-raw/data' -> 'MlpDevRawData'."""
+    return "".join(part.capitalize() for part in _SID_SEPARATORS.split(text) if part)
 
 
 @dataclass(frozen=True)

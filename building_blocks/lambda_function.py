@@ -16,14 +16,14 @@ from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
 from building_blocks.account import AccountContext
-from building_blocks.iam import Grantee, ServiceRole, Statement
+from building_blocks.iam import Grantee, ServiceRole, Statement, sid_from
 from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_package import build_zip, write_package
+from building_blocks.log_group import encrypted_log_group
 from building_blocks.provider_modules import install_lightweight_provider_package
 
 install_lightweight_provider_package()
 # ruff: noqa: E402
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction as _LambdaFunctionResource,
 )
@@ -36,8 +36,6 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
 RUNTIME = "python3.12"
-LOG_ENCRYPTION_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-                          "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey")
 # X-Ray has no resource-level permissions: these two actions need Resource "*".
 TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
@@ -93,14 +91,8 @@ class LambdaFunction(Construct):
         name = props.function_name
         key = props.encryption_key
 
-        log_group_name = f"/aws/lambda/{name}"
-        log_group_arn = f"arn:{account.partition}:logs:{account.region}:{account.account_id}:log-group:{log_group_name}"
-        key.allow_service(
-            f"LogsEncrypt{_sid(name)}", f"logs.{account.region}.amazonaws.com", LOG_ENCRYPTION_ACTIONS,
-            {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-        )
-        self.log_group = CloudwatchLogGroup(self, "logs", name=log_group_name,
-                                            retention_in_days=props.log_retention_days, kms_key_id=key.arn)
+        self.log_group = encrypted_log_group(self, "logs", name=f"/aws/lambda/{name}", key=key,
+                                             retention_days=props.log_retention_days)
         self.dead_letter_queue = SqsQueue(self, "dead-letters", name=f"{name}-dead-letters",
                                           kms_master_key_id=key.arn, message_retention_seconds=14 * 24 * 3600)
 
@@ -159,11 +151,8 @@ class LambdaFunction(Construct):
 
     def allow_invocation_by_bucket(self, construct_id: str, bucket_arn: str) -> LambdaPermission:
         """Let S3 invoke the function for events of one bucket of this account only."""
-        return LambdaPermission(self, construct_id, statement_id=f"AllowS3{_sid(construct_id)}",
+        return LambdaPermission(self, construct_id, statement_id=f"AllowS3{sid_from(construct_id)}",
                                 action="lambda:InvokeFunction", function_name=self.function.function_name,
                                 principal="s3.amazonaws.com", source_arn=bucket_arn,
                                 source_account=self._account.account_id)
 
-
-def _sid(text: str) -> str:
-    return "".join(part.capitalize() for part in text.replace("_", "-").replace("/", "-").split("-"))

@@ -18,13 +18,13 @@ from building_blocks.account import AccountContext
 from building_blocks.fan_out_definition import fan_out_definition
 from building_blocks.iam import ServiceRole, Statement
 from building_blocks.kms_key import KmsKey
-from building_blocks.lambda_function import LOG_ENCRYPTION_ACTIONS, TRACING_ACTIONS, LambdaFunction
+from building_blocks.lambda_function import TRACING_ACTIONS, LambdaFunction
+from building_blocks.log_group import encrypted_log_group
 from building_blocks.provider_modules import install_lightweight_provider_package
 from building_blocks.secure_bucket import SecureBucket
 
 install_lightweight_provider_package()
 # ruff: noqa: E402
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.sfn_state_machine import (
     SfnStateMachine,
     SfnStateMachineLoggingConfiguration,
@@ -75,17 +75,8 @@ class S3PrefixFanOut(Construct):
         arn_prefix = f"arn:{account.partition}:states:{account.region}:{account.account_id}"
         own_arn = f"{arn_prefix}:stateMachine:{name}"  # known before creation: no dependency cycle
 
-        log_group_name = f"/aws/vendedlogs/states/{name}"
-        props.encryption_key.allow_service(
-            "LogsEncrypt" + "".join(p.capitalize() for p in name.split("-")),
-            f"logs.{account.region}.amazonaws.com", LOG_ENCRYPTION_ACTIONS,
-            {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn":
-                           f"arn:{account.partition}:logs:{account.region}:{account.account_id}"
-                           f":log-group:{log_group_name}"}},
-        )
-        self.log_group = CloudwatchLogGroup(self, "logs", name=log_group_name,
-                                            retention_in_days=props.log_retention_days,
-                                            kms_key_id=props.encryption_key.arn)
+        self.log_group = encrypted_log_group(self, "logs", name=f"/aws/vendedlogs/states/{name}",
+                                             key=props.encryption_key, retention_days=props.log_retention_days)
 
         self.role = ServiceRole(self, "role", role_name=name, service="states.amazonaws.com",
                                 source_account=account.account_id)

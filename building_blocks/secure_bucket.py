@@ -21,7 +21,7 @@ from constructs import Construct
 
 from building_blocks import perms
 from building_blocks.account import AccountContext
-from building_blocks.iam import Grantee, Statement
+from building_blocks.iam import Grantee, Statement, sid_from
 from building_blocks.kms_key import KmsKey
 from building_blocks.lazy_policy import LazyPolicy
 from building_blocks.provider_modules import install_lightweight_provider_package
@@ -262,7 +262,7 @@ class SecureBucket(Construct):
 
     def allow_access_log_delivery(self, source: SecureBucket) -> None:
         """Let S3's logging service write `source`'s access logs under `<source name>/`."""
-        sid = "AccessLogsFrom" + "".join(part.capitalize() for part in source.bucket_name.split("-"))
+        sid = "AccessLogsFrom" + sid_from(source.bucket_name)
         self.policy.add(Statement(
             sid=sid, actions=("s3:PutObject",), resources=(f"{self.bucket.arn}/{source.bucket_name}/*",),
             principals={"Service": (LOG_DELIVERY_SERVICE,)},
