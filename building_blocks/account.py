@@ -18,7 +18,8 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition  # noqa: E402
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion  # noqa: E402
 
-_CONTEXTS: dict[int, AccountContext] = {}
+# One context per stack; keyed by the stack object, which the cache keeps alive.
+_CONTEXTS: dict[TerraformStack, AccountContext] = {}
 
 
 @dataclass(frozen=True)
@@ -33,23 +34,18 @@ class AccountContext:
     def of(scope: Construct) -> AccountContext:
         """The context of the stack that contains `scope` (data sources made once per stack)."""
         stack = TerraformStack.of(scope)
-        key = id(stack)
-        if key not in _CONTEXTS:
+        if stack not in _CONTEXTS:
             identity = DataAwsCallerIdentity(stack, "account")
             partition = DataAwsPartition(stack, "partition")
             region = DataAwsRegion(stack, "region")
-            _CONTEXTS[key] = AccountContext(
+            _CONTEXTS[stack] = AccountContext(
                 account_id=identity.account_id,
                 partition=partition.partition,
                 region=region.name,
             )
-            # Keep the stack alive while its context is cached, so id() is never reused.
-            _STACKS.append(stack)
-        return _CONTEXTS[key]
+        return _CONTEXTS[stack]
 
     def root_arn(self) -> str:
         """The account principal (`arn:<partition>:iam::<account>:root`)."""
         return f"arn:{self.partition}:iam::{self.account_id}:root"
 
-
-_STACKS: list[TerraformStack] = []

@@ -39,7 +39,7 @@ class Statement:
 
     sid: str
     actions: tuple[str, ...]
-    resources: tuple[str, ...] = ("*",)
+    resources: tuple[str, ...] = ("*",)  # () for trust policies, which name no resource
     effect: str = "Allow"
     principals: Mapping[str, tuple[str, ...]] | None = None
     conditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -58,8 +58,9 @@ class Statement:
             "Sid": self.sid,
             "Effect": self.effect,
             "Action": list(self.actions),
-            "Resource": list(self.resources),
         }
+        if self.resources:
+            document["Resource"] = list(self.resources)
         if self.principals is not None:
             document["Principal"] = {kind: list(ids) for kind, ids in self.principals.items()}
         if self.conditions:
@@ -101,11 +102,8 @@ class ServiceRole(Construct):
         conditions = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else {}
         trust = Statement(sid="TrustService", actions=("sts:AssumeRole",), resources=(),
                           principals={"Service": (service,)}, conditions=conditions)
-        trust_doc = json.loads(policy_document([trust]))
-        del trust_doc["Statement"][0]["Resource"]  # trust policies name no resource
-        self.role = IamRole(self, "role", name=role_name, assume_role_policy=json.dumps(trust_doc))
-        self._policy_names: set[str] = set()
-        self.policies: list[IamRolePolicy] = []
+        self.role = IamRole(self, "role", name=role_name, assume_role_policy=policy_document([trust]))
+        self._policies: dict[str, IamRolePolicy] = {}
 
     @property
     def arn(self) -> str:
@@ -117,13 +115,12 @@ class ServiceRole(Construct):
 
     def add_policy(self, name: str, statements: Sequence[Statement]) -> None:
         """Attach one inline policy named `name` (unique per role) holding `statements`."""
-        if name in self._policy_names:
+        if name in self._policies:
             raise ValueError(f"role {self.node.path}: inline policy {name!r} is already attached")
-        self._policy_names.add(name)
-        self.policies.append(IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id,
-                                           policy=policy_document(statements)))
+        self._policies[name] = IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id,
+                                             policy=policy_document(statements))
 
     def dependables(self) -> list[Any]:
         """The role and its policies so far: `depends_on` these when AWS checks the
         role's permissions at creation (a DLQ target, a state machine's log delivery)."""
-        return [self.role, *self.policies]
+        return [self.role, *self._policies.values()]

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from building_blocks import perms
 from building_blocks.account import AccountContext
-from building_blocks.iam import Grantee, Statement
+from building_blocks.iam import Statement
 from building_blocks.lazy_policy import LazyPolicy
 from building_blocks.provider_modules import install_lightweight_provider_package
 
@@ -38,7 +38,6 @@ class KmsKey(Construct):
         if not 7 <= deletion_window_days <= 30:
             raise ValueError(f"KmsKey {alias_name}: deletion_window_days={deletion_window_days} must be 7-30")
         account = AccountContext.of(self)
-        self._account = account
         self.policy = LazyPolicy([
             Statement(sid="AccountAdministersKey", actions=perms.KEY_ADMIN_ACTIONS + perms.KEY_USE_ACTIONS,
                       principals={"AWS": (account.root_arn(),)}),
@@ -70,11 +69,3 @@ class KmsKey(Construct):
     def encrypt_decrypt_statement(self) -> Statement:
         """Generate data keys, encrypt and decrypt with this key only (for writers)."""
         return Statement(sid="EncryptDecryptWithKey", actions=perms.KEY_ENCRYPT_ACTIONS, resources=(self.arn,))
-
-    def grant_decrypt(self, grantee: Grantee, name: str) -> None:
-        """Attach `decrypt_statement` to `grantee` as inline policy `name`."""
-        grantee.add_policy(name, [self.decrypt_statement()])
-
-    def grant_encrypt_decrypt(self, grantee: Grantee, name: str) -> None:
-        """Attach `encrypt_decrypt_statement` to `grantee` as inline policy `name`."""
-        grantee.add_policy(name, [self.encrypt_decrypt_statement()])

@@ -85,7 +85,6 @@ class LambdaFunction(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: LambdaFunctionProps) -> None:
         super().__init__(scope, construct_id)
-        self.props = props
         account = AccountContext.of(self)
         self._account = account
         name = props.function_name

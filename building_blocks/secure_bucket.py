@@ -145,7 +145,6 @@ class SecureBucket(Construct):
         super().__init__(scope, construct_id)
         _validate(props)
         key_source = _resolve_encryption(props)
-        self.props = props
         self.bucket_name = props.bucket_name
         self.encryption = props.encryption
         account = AccountContext.of(self)

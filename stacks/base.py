@@ -26,7 +26,6 @@ class PlatformStack(TerraformStack):
         name = config.stack_name(component)
         super().__init__(scope, name)
         self.config = config
-        self.stack_name = name
         aws_provider(self, config)
         state_backend(self, config, name)
         Aspects.of(self).add(guard)
