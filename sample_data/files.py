@@ -115,12 +115,13 @@ def _summary(path: Path, rows: int, gzipped: bool, defects: dict[str, int]) -> W
                         defects=defects)
 
 
-def csv_bytes(rows: int, seed: int = 0, *, header: tuple[str, ...] = COLUMNS) -> bytes:
-    """A small valid churn CSV (header + `rows` clean rows) as bytes, for building bad files and tests."""
+def csv_bytes(rows: int, seed: int = 0, *, header: tuple[str, ...] = COLUMNS, bad_rows: int = 0) -> bytes:
+    """A small churn CSV (header + `rows` rows, `bad_rows` of them bad, as in generate_rows) as bytes,
+    for building bad files, tests and the demo."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(sample.fields for sample in generate_rows(rows, seed))
+    writer.writerows(sample.fields for sample in generate_rows(rows, seed, bad_rows=bad_rows))
     return buffer.getvalue().encode("utf-8")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sample_data import COLUMNS, bad_file_bytes, generate_rows
+from sample_data import bad_file_bytes, csv_bytes
 
 SAMPLE_KEY = "incoming/churn/customers-sample.csv.gz"
 SAMPLE_ROWS, SAMPLE_BAD_ROWS, SAMPLE_SEED = 2_000, 25, 7
@@ -28,11 +28,7 @@ WAIT_SECONDS = 120
 
 def sample_file() -> bytes:
     """The demo's sample: a gzip churn CSV with SAMPLE_BAD_ROWS bad rows of every kind."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(row.fields for row in generate_rows(SAMPLE_ROWS, SAMPLE_SEED, bad_rows=SAMPLE_BAD_ROWS))
-    return gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0)
+    return gzip.compress(csv_bytes(SAMPLE_ROWS, SAMPLE_SEED, bad_rows=SAMPLE_BAD_ROWS), mtime=0)
 
 
 def wait_for_json(s3: Any, bucket: str, key: str, is_current: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from sample_data import bad_file_bytes, csv_bytes, generate_rows
+from sample_data import bad_file_bytes, csv_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -34,25 +34,12 @@ def wait_for_object(s3: Any, bucket: str, key: str) -> bytes:
         time.sleep(0.5)
 
 
-def churn_csv_gz(rows: int, bad_rows: int, seed: int) -> tuple[bytes, int]:
-    """A gzip CSV of `rows` rows of which `bad_rows` are bad; returns it and the bad count."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    from sample_data import COLUMNS
-
-    writer.writerow(COLUMNS)
-    defects = 0
-    for sample in generate_rows(rows, seed, bad_rows=bad_rows):
-        writer.writerow(sample.fields)
-        defects += sample.defect is not None
-    return gzip.compress(buffer.getvalue().encode(), mtime=0), defects
-
-
 def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
         stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]) -> None:
     outputs, s3 = stack_outputs("data-pipeline"), aws("s3")
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
-    body, bad = churn_csv_gz(rows=500, bad_rows=16, seed=11)
+    bad = 16
+    body = gzip.compress(csv_bytes(500, seed=11, bad_rows=bad), mtime=0)
     s3.put_object(Bucket=raw, Key="incoming/churn/flow-test.csv.gz", Body=body)
     date = s3.head_object(Bucket=raw, Key="incoming/churn/flow-test.csv.gz")["LastModified"].strftime("%Y-%m-%d")
 

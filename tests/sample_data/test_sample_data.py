@@ -138,6 +138,15 @@ def test_csv_bytes_is_a_small_valid_file():
     assert len(csv_bytes(2).decode().splitlines()) == 3
 
 
+def test_csv_bytes_holds_exactly_the_bad_rows_asked_for():
+    def rows(data: bytes) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(data.decode(), newline="")))[1:]
+
+    written = rows(csv_bytes(40, seed=3, bad_rows=8))
+    assert written == [list(row.fields) for row in generate_rows(40, 3, bad_rows=8)]
+    assert written != rows(csv_bytes(40, seed=3))
+
+
 def test_cli_writes_rows_and_prints_a_summary(tmp_path, capsys):
     out = tmp_path / "churn.csv.gz"
     assert main(["--rows", "50", "--bad-rows", "8", "--seed", "3", "--gzip", "--out", str(out)]) == 0
