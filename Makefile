@@ -66,11 +66,12 @@ emulator: setup ## start the local AWS emulator in the background (idempotent)
 emulator-stop: ## stop the local AWS emulator
 	@if [ -x $(PY) ]; then $(PY) -m emulator stop; else echo "emulator: not running"; fi
 
-test: setup ## unit, emulator, checkov and integration tests
+test: setup lint ## lint, then unit, emulator, checkov and integration tests
 	$(PY) -m pytest
 
-lint: setup ## static checks of the Python code
+lint: setup ## static checks of the Python code: ruff lint rules and ruff format --check
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 demo: setup ## deploy the platform to the emulator and show what runs there
 	@$(MAKE) --no-print-directory emulator ENV=local

@@ -48,4 +48,3 @@ class AccountContext:
     def root_arn(self) -> str:
         """The account principal (`arn:<partition>:iam::<account>:root`)."""
         return f"arn:{self.partition}:iam::{self.account_id}:root"
-

@@ -6,13 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 # Errors worth retrying: Lambda throttles and transient service faults, never handler bugs.
-RETRYABLE_LAMBDA_ERRORS = ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                           "Lambda.TooManyRequestsException")
+RETRYABLE_LAMBDA_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
 
 
-
-def fan_out_definition(bucket_name: str, function_arn: str, max_concurrency: int,
-                       tolerated_failure_percentage: int) -> dict[str, Any]:
+def fan_out_definition(
+    bucket_name: str, function_arn: str, max_concurrency: int, tolerated_failure_percentage: int
+) -> dict[str, Any]:
     """The Amazon States Language definition (a Distributed Map over ListObjectsV2)."""
     return {
         "Comment": "Run the function once for every object under $.prefix",
@@ -34,8 +38,14 @@ def fan_out_definition(bucket_name: str, function_arn: str, max_concurrency: int
                             "Resource": "arn:aws:states:::lambda:invoke",
                             "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
                             "OutputPath": "$.Payload",
-                            "Retry": [{"ErrorEquals": list(RETRYABLE_LAMBDA_ERRORS), "IntervalSeconds": 2,
-                                       "MaxAttempts": 3, "BackoffRate": 2}],
+                            "Retry": [
+                                {
+                                    "ErrorEquals": list(RETRYABLE_LAMBDA_ERRORS),
+                                    "IntervalSeconds": 2,
+                                    "MaxAttempts": 3,
+                                    "BackoffRate": 2,
+                                }
+                            ],
                             "End": True,
                         }
                     },

@@ -96,12 +96,18 @@ class ServiceRole(Construct):
             (confused-deputy protection). Default: None.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, service: str,
-                 source_account: str | None = None) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, role_name: str, service: str, source_account: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         conditions = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else {}
-        trust = Statement(sid="TrustService", actions=("sts:AssumeRole",), resources=(),
-                          principals={"Service": (service,)}, conditions=conditions)
+        trust = Statement(
+            sid="TrustService",
+            actions=("sts:AssumeRole",),
+            resources=(),
+            principals={"Service": (service,)},
+            conditions=conditions,
+        )
         self.role = IamRole(self, "role", name=role_name, assume_role_policy=policy_document([trust]))
         self._policies: dict[str, IamRolePolicy] = {}
 
@@ -117,8 +123,9 @@ class ServiceRole(Construct):
         """Attach one inline policy named `name` (unique per role) holding `statements`."""
         if name in self._policies:
             raise ValueError(f"role {self.node.path}: inline policy {name!r} is already attached")
-        self._policies[name] = IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id,
-                                             policy=policy_document(statements))
+        self._policies[name] = IamRolePolicy(
+            self, f"policy-{name}", name=name, role=self.role.id, policy=policy_document(statements)
+        )
 
     def dependables(self) -> list[Any]:
         """The role and its policies so far: `depends_on` these when AWS checks the

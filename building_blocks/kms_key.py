@@ -32,18 +32,32 @@ class KmsKey(Construct):
             Default False: `prevent_destroy` guards the key, because losing it loses the data.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, alias_name: str, description: str,
-                 deletion_window_days: int = 30, disposable: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias_name: str,
+        description: str,
+        deletion_window_days: int = 30,
+        disposable: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
         if not 7 <= deletion_window_days <= 30:
             raise ValueError(f"KmsKey {alias_name}: deletion_window_days={deletion_window_days} must be 7-30")
         account = AccountContext.of(self)
-        self.policy = LazyPolicy([
-            Statement(sid="AccountAdministersKey", actions=perms.KEY_ADMIN_ACTIONS + perms.KEY_USE_ACTIONS,
-                      principals={"AWS": (account.root_arn(),)}),
-        ])
+        self.policy = LazyPolicy(
+            [
+                Statement(
+                    sid="AccountAdministersKey",
+                    actions=perms.KEY_ADMIN_ACTIONS + perms.KEY_USE_ACTIONS,
+                    principals={"AWS": (account.root_arn(),)},
+                ),
+            ]
+        )
         self.key = _KmsKeyResource(
-            self, "key",
+            self,
+            "key",
             description=description,
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,
@@ -56,11 +70,18 @@ class KmsKey(Construct):
     def arn(self) -> str:
         return self.key.arn
 
-    def allow_service(self, sid: str, service_principal: str, actions: Sequence[str],
-                      conditions: dict | None = None) -> None:
+    def allow_service(
+        self, sid: str, service_principal: str, actions: Sequence[str], conditions: dict | None = None
+    ) -> None:
         """Let an AWS service principal use the key (e.g. CloudWatch Logs), scoped by conditions."""
-        self.policy.add(Statement(sid=sid, actions=tuple(actions), principals={"Service": (service_principal,)},
-                                  conditions=conditions or {}))
+        self.policy.add(
+            Statement(
+                sid=sid,
+                actions=tuple(actions),
+                principals={"Service": (service_principal,)},
+                conditions=conditions or {},
+            )
+        )
 
     def decrypt_statement(self) -> Statement:
         """Decrypt with this key only (for readers of data it protects)."""

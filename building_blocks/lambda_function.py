@@ -70,8 +70,9 @@ class LambdaFunctionProps:
 
     def __post_init__(self) -> None:
         if not self.handler.startswith(f"{self.package}."):
-            raise ValueError(f"function {self.function_name}: handler {self.handler!r} "
-                             f"is not in package {self.package!r}")
+            raise ValueError(
+                f"function {self.function_name}: handler {self.handler!r} is not in package {self.package!r}"
+            )
         if not 128 <= self.memory_mb <= 10240:
             raise ValueError(f"function {self.function_name}: memory_mb={self.memory_mb} must be 128-10240")
         if not 1 <= self.timeout_seconds <= 900:
@@ -90,26 +91,44 @@ class LambdaFunction(Construct):
         name = props.function_name
         key = props.encryption_key
 
-        self.log_group = encrypted_log_group(self, "logs", name=f"/aws/lambda/{name}", key=key,
-                                             retention_days=props.log_retention_days)
-        self.dead_letter_queue = SqsQueue(self, "dead-letters", name=f"{name}-dead-letters",
-                                          kms_master_key_id=key.arn, message_retention_seconds=14 * 24 * 3600)
+        self.log_group = encrypted_log_group(
+            self, "logs", name=f"/aws/lambda/{name}", key=key, retention_days=props.log_retention_days
+        )
+        self.dead_letter_queue = SqsQueue(
+            self,
+            "dead-letters",
+            name=f"{name}-dead-letters",
+            kms_master_key_id=key.arn,
+            message_retention_seconds=14 * 24 * 3600,
+        )
 
-        self.role = ServiceRole(self, "role", role_name=name, service="lambda.amazonaws.com",
-                                source_account=account.account_id)
-        self.role.add_policy("logs", [Statement(sid="WriteOwnLogs",
-                                                actions=("logs:CreateLogStream", "logs:PutLogEvents"),
-                                                resources=(f"{self.log_group.arn}:*",))])
+        self.role = ServiceRole(
+            self, "role", role_name=name, service="lambda.amazonaws.com", source_account=account.account_id
+        )
+        self.role.add_policy(
+            "logs",
+            [
+                Statement(
+                    sid="WriteOwnLogs",
+                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                    resources=(f"{self.log_group.arn}:*",),
+                )
+            ],
+        )
         self.role.add_policy("tracing", [Statement(sid="WriteTraces", actions=TRACING_ACTIONS, resources=("*",))])
-        self.role.add_policy("dead-letters", [
-            Statement(sid="SendDeadLetters", actions=("sqs:SendMessage",), resources=(self.dead_letter_queue.arn,)),
-            key.encrypt_decrypt_statement(),
-        ])
+        self.role.add_policy(
+            "dead-letters",
+            [
+                Statement(sid="SendDeadLetters", actions=("sqs:SendMessage",), resources=(self.dead_letter_queue.arn,)),
+                key.encrypt_decrypt_statement(),
+            ],
+        )
 
         package = write_package(name, build_zip((props.package, *props.shared_packages), props.extra_files))
         code = TerraformAsset(self, "code", path=str(package.path), type=AssetType.FILE)
         self.function = _LambdaFunctionResource(
-            self, "function",
+            self,
+            "function",
             function_name=name,
             role=self.role.arn,
             runtime=RUNTIME,
@@ -141,8 +160,9 @@ class LambdaFunction(Construct):
 
     def invoke_statement(self) -> Statement:
         """Invoke this function, any version or alias (the ARN and `arn:*`), nothing else."""
-        return Statement(sid="InvokeFunction", actions=("lambda:InvokeFunction",),
-                         resources=(self.arn, f"{self.arn}:*"))
+        return Statement(
+            sid="InvokeFunction", actions=("lambda:InvokeFunction",), resources=(self.arn, f"{self.arn}:*")
+        )
 
     def grant_invoke(self, grantee: Grantee, name: str) -> None:
         """Attach `invoke_statement` to `grantee` as inline policy `name`."""
@@ -150,8 +170,13 @@ class LambdaFunction(Construct):
 
     def allow_invocation_by_bucket(self, construct_id: str, bucket_arn: str) -> LambdaPermission:
         """Let S3 invoke the function for events of one bucket of this account only."""
-        return LambdaPermission(self, construct_id, statement_id=f"AllowS3{sid_from(construct_id)}",
-                                action="lambda:InvokeFunction", function_name=self.function.function_name,
-                                principal="s3.amazonaws.com", source_arn=bucket_arn,
-                                source_account=self._account.account_id)
-
+        return LambdaPermission(
+            self,
+            construct_id,
+            statement_id=f"AllowS3{sid_from(construct_id)}",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal="s3.amazonaws.com",
+            source_arn=bucket_arn,
+            source_account=self._account.account_id,
+        )

@@ -43,8 +43,9 @@ def _package_files(package: str, lambdas_dir: Path) -> Iterator[tuple[str, Path]
         yield relative.as_posix(), path
 
 
-def build_zip(packages: Sequence[str], extra_files: Mapping[str, str] | None = None,
-              lambdas_dir: Path = LAMBDAS_DIR) -> bytes:
+def build_zip(
+    packages: Sequence[str], extra_files: Mapping[str, str] | None = None, lambdas_dir: Path = LAMBDAS_DIR
+) -> bytes:
     """Zip `lambdas/<package>/` for each package (at the zip root) plus generated files.
 
     `extra_files` maps a path inside the zip to text content (e.g. a config the stack

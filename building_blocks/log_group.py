@@ -16,15 +16,27 @@ from building_blocks.provider_modules import install_lightweight_provider_packag
 install_lightweight_provider_package()
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: E402
 
-LOG_ENCRYPTION_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-                          "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey")
+LOG_ENCRYPTION_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+)
 
 
-def encrypted_log_group(scope: Construct, construct_id: str, *, name: str, key: KmsKey,
-                        retention_days: int) -> CloudwatchLogGroup:
+def encrypted_log_group(
+    scope: Construct, construct_id: str, *, name: str, key: KmsKey, retention_days: int
+) -> CloudwatchLogGroup:
     """Create log group `name`, encrypted with `key`, keeping events `retention_days` days."""
     account = AccountContext.of(scope)
     arn = f"arn:{account.partition}:logs:{account.region}:{account.account_id}:log-group:{name}"
-    key.allow_service(f"LogsEncrypt{sid_from(name)}", f"logs.{account.region}.amazonaws.com",
-                      LOG_ENCRYPTION_ACTIONS, {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}})
+    key.allow_service(
+        f"LogsEncrypt{sid_from(name)}",
+        f"logs.{account.region}.amazonaws.com",
+        LOG_ENCRYPTION_ACTIONS,
+        {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
+    )
     return CloudwatchLogGroup(scope, construct_id, name=name, retention_in_days=retention_days, kms_key_id=key.arn)

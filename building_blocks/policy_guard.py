@@ -65,13 +65,13 @@ def _path(body: dict[str, Any], rtype: str, name: str) -> str:
 
 
 def _unencrypted_buckets(resources: dict[str, dict[str, Any]]) -> Iterator[Violation]:
-    encrypted = {body.get("bucket") for body in
-                 resources.get("aws_s3_bucket_server_side_encryption_configuration", {}).values()}
+    encrypted = {
+        body.get("bucket") for body in resources.get("aws_s3_bucket_server_side_encryption_configuration", {}).values()
+    }
     for name, body in resources.get("aws_s3_bucket", {}).items():
         references = {f"${{aws_s3_bucket.{name}.id}}", f"${{aws_s3_bucket.{name}.bucket}}", body.get("bucket")}
         if not references & encrypted:
-            yield Violation(_path(body, "aws_s3_bucket", name),
-                            "bucket has no server-side encryption configuration")
+            yield Violation(_path(body, "aws_s3_bucket", name), "bucket has no server-side encryption configuration")
 
 
 def _wildcard_actions(path: str, document: Any) -> Iterator[Violation]:

@@ -27,9 +27,7 @@ def install_lightweight_provider_package() -> None:
         return
     spec = importlib.util.find_spec(PROVIDER_PACKAGE)
     if spec is None or spec.submodule_search_locations is None:
-        raise ModuleNotFoundError(
-            f"{PROVIDER_PACKAGE} is not installed; run `make setup`", name=PROVIDER_PACKAGE
-        )
+        raise ModuleNotFoundError(f"{PROVIDER_PACKAGE} is not installed; run `make setup`", name=PROVIDER_PACKAGE)
     package = types.ModuleType(PROVIDER_PACKAGE)
     package.__path__ = list(spec.submodule_search_locations)
     package.__spec__ = spec

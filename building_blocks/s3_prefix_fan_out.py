@@ -33,10 +33,19 @@ from cdktf_cdktf_provider_aws.sfn_state_machine import (
 
 # CloudWatch Logs delivery for Step Functions has no resource-level permissions (AWS docs:
 # "Logging using CloudWatch Logs", IAM policies for logging): these need Resource "*".
-LOG_DELIVERY_ACTIONS = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
 STATE_MACHINE_TRACING_ACTIONS = (*TRACING_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets")
+
+
 @dataclass(frozen=True)
 class S3PrefixFanOutProps:
     """Options of an S3PrefixFanOut.
@@ -65,37 +74,55 @@ class S3PrefixFanOut(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: S3PrefixFanOutProps) -> None:
         super().__init__(scope, construct_id)
         if not props.allowed_prefix.endswith("/"):
-            raise ValueError(f"state machine {props.state_machine_name}: allowed_prefix "
-                             f"{props.allowed_prefix!r} must end with '/'")
+            raise ValueError(
+                f"state machine {props.state_machine_name}: allowed_prefix {props.allowed_prefix!r} must end with '/'"
+            )
         if not 0 <= props.tolerated_failure_percentage <= 100:
-            raise ValueError(f"state machine {props.state_machine_name}: tolerated_failure_percentage="
-                             f"{props.tolerated_failure_percentage} must be 0-100")
+            raise ValueError(
+                f"state machine {props.state_machine_name}: tolerated_failure_percentage="
+                f"{props.tolerated_failure_percentage} must be 0-100"
+            )
         account = AccountContext.of(self)
         name = props.state_machine_name
         arn_prefix = f"arn:{account.partition}:states:{account.region}:{account.account_id}"
         own_arn = f"{arn_prefix}:stateMachine:{name}"  # known before creation: no dependency cycle
 
-        self.log_group = encrypted_log_group(self, "logs", name=f"/aws/vendedlogs/states/{name}",
-                                             key=props.encryption_key, retention_days=props.log_retention_days)
+        self.log_group = encrypted_log_group(
+            self,
+            "logs",
+            name=f"/aws/vendedlogs/states/{name}",
+            key=props.encryption_key,
+            retention_days=props.log_retention_days,
+        )
 
-        self.role = ServiceRole(self, "role", role_name=name, service="states.amazonaws.com",
-                                source_account=account.account_id)
+        self.role = ServiceRole(
+            self, "role", role_name=name, service="states.amazonaws.com", source_account=account.account_id
+        )
         props.function.grant_invoke(self.role, "invoke-function")
         bucket_listing = props.bucket.read_statements(props.allowed_prefix)
         self.role.add_policy("list-objects", [s for s in bucket_listing if s.sid == "ListObjects"])
-        self.role.add_policy("child-executions", [
-            Statement(sid="StartChildExecutions", actions=("states:StartExecution",), resources=(own_arn,)),
-            Statement(sid="ManageChildExecutions", actions=("states:DescribeExecution", "states:StopExecution"),
-                      resources=(f"{arn_prefix}:execution:{name}/*", f"{arn_prefix}:execution:{name}:*")),
-        ])
+        self.role.add_policy(
+            "child-executions",
+            [
+                Statement(sid="StartChildExecutions", actions=("states:StartExecution",), resources=(own_arn,)),
+                Statement(
+                    sid="ManageChildExecutions",
+                    actions=("states:DescribeExecution", "states:StopExecution"),
+                    resources=(f"{arn_prefix}:execution:{name}/*", f"{arn_prefix}:execution:{name}:*"),
+                ),
+            ],
+        )
         self.role.add_policy("logs", [Statement(sid="DeliverLogs", actions=LOG_DELIVERY_ACTIONS, resources=("*",))])
-        self.role.add_policy("tracing", [Statement(sid="WriteTraces", actions=STATE_MACHINE_TRACING_ACTIONS,
-                                                   resources=("*",))])
+        self.role.add_policy(
+            "tracing", [Statement(sid="WriteTraces", actions=STATE_MACHINE_TRACING_ACTIONS, resources=("*",))]
+        )
 
-        definition = fan_out_definition(props.bucket.bucket.bucket, props.function.arn, props.max_concurrency,
-                                        props.tolerated_failure_percentage)
+        definition = fan_out_definition(
+            props.bucket.bucket.bucket, props.function.arn, props.max_concurrency, props.tolerated_failure_percentage
+        )
         self.state_machine = SfnStateMachine(
-            self, "state-machine",
+            self,
+            "state-machine",
             name=name,
             role_arn=self.role.arn,
             type="STANDARD",
@@ -103,7 +130,10 @@ class S3PrefixFanOut(Construct):
             logging_configuration=SfnStateMachineLoggingConfiguration(
                 # Execution data is object keys and row counts, never row contents; the log
                 # group is KMS-encrypted. It is what makes a failed item debuggable.
-                log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ALL"),
+                log_destination=f"{self.log_group.arn}:*",
+                include_execution_data=True,
+                level="ALL",
+            ),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=True),
             depends_on=[self.log_group, *self.role.dependables()],
         )

@@ -122,8 +122,10 @@ def _resolve_encryption(props: SecureBucketProps) -> str:
     if props.access_log_bucket is None:
         raise ValueError(f"bucket {name}: access_log_bucket is required for a KMS-encrypted bucket")
     if props.access_log_bucket.encryption is not BucketEncryption.S3_MANAGED:
-        raise ValueError(f"bucket {name}: access_log_bucket {props.access_log_bucket.bucket_name} must be "
-                         "S3_MANAGED; S3 cannot deliver access logs to an SSE-KMS bucket")
+        raise ValueError(
+            f"bucket {name}: access_log_bucket {props.access_log_bucket.bucket_name} must be "
+            "S3_MANAGED; S3 cannot deliver access logs to an SSE-KMS bucket"
+        )
     return "use-given-key" if props.encryption_key is not None else "create-key"
 
 
@@ -131,8 +133,11 @@ def _validate(props: SecureBucketProps) -> None:
     problem = bucket_name_problem(props.bucket_name)
     if problem:
         raise ValueError(f"bucket_name {props.bucket_name!r}: {problem}")
-    for field_name in ("noncurrent_version_expiration_days", "abort_incomplete_multipart_upload_days",
-                       "expire_objects_after_days"):
+    for field_name in (
+        "noncurrent_version_expiration_days",
+        "abort_incomplete_multipart_upload_days",
+        "expire_objects_after_days",
+    ):
         days = getattr(props, field_name)
         if days is not None and days < 1:
             raise ValueError(f"bucket {props.bucket_name}: {field_name}={days} must be at least 1")
@@ -152,54 +157,77 @@ class SecureBucket(Construct):
 
         self.encryption_key: KmsKey | None = props.encryption_key
         if key_source == "create-key":
-            self.encryption_key = KmsKey(self, "key", alias_name=props.bucket_name,
-                                         description=f"Encrypts objects in s3://{props.bucket_name}",
-                                         deletion_window_days=props.key_deletion_window_days,
-                                         disposable=props.disposable)
+            self.encryption_key = KmsKey(
+                self,
+                "key",
+                alias_name=props.bucket_name,
+                description=f"Encrypts objects in s3://{props.bucket_name}",
+                deletion_window_days=props.key_deletion_window_days,
+                disposable=props.disposable,
+            )
 
         self.bucket = S3Bucket(
-            self, "bucket",
+            self,
+            "bucket",
             bucket=props.bucket_name,
             force_destroy=props.disposable,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=not props.disposable),
         )
         bucket_id = self.bucket.id
         self.versioning = S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
+            self,
+            "versioning",
+            bucket=bucket_id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
         S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm=props.encryption.value,
-                        kms_master_key_id=self.encryption_key.arn if self.encryption_key else None,
-                    )
-                ),
-                bucket_key_enabled=self.encryption_key is not None,
-            )],
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=(
+                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                            sse_algorithm=props.encryption.value,
+                            kms_master_key_id=self.encryption_key.arn if self.encryption_key else None,
+                        )
+                    ),
+                    bucket_key_enabled=self.encryption_key is not None,
+                )
+            ],
         )
         public_access = S3BucketPublicAccessBlock(
-            self, "public-access", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
+            self,
+            "public-access",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
         S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id,
+            self,
+            "ownership",
+            bucket=bucket_id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
         self.policy = LazyPolicy(self._baseline_statements())
-        self.bucket_policy = S3BucketPolicy(self, "policy", bucket=bucket_id, policy=self.policy.json,
-                                            depends_on=[public_access])
+        self.bucket_policy = S3BucketPolicy(
+            self, "policy", bucket=bucket_id, policy=self.policy.json, depends_on=[public_access]
+        )
         S3BucketLifecycleConfiguration(
-            self, "lifecycle", bucket=bucket_id, rule=self._lifecycle_rules(props),
+            self,
+            "lifecycle",
+            bucket=bucket_id,
+            rule=self._lifecycle_rules(props),
             depends_on=[self.versioning],  # noncurrent-version rules need versioning first
         )
         if props.access_log_bucket is not None:
             props.access_log_bucket.allow_access_log_delivery(self)
             S3BucketLoggingA(
-                self, "access-logs", bucket=bucket_id,
+                self,
+                "access-logs",
+                bucket=bucket_id,
                 target_bucket=props.access_log_bucket.bucket.id,
                 target_prefix=f"{props.bucket_name}/",
                 depends_on=[props.access_log_bucket.bucket_policy],  # S3 checks the target's policy
@@ -216,8 +244,9 @@ class SecureBucket(Construct):
     def arn(self) -> str:
         return self.bucket.arn
 
-    def notify_function(self, function: LambdaFunction, *, prefix: str,
-                        events: Sequence[str] = ("s3:ObjectCreated:*",)) -> None:
+    def notify_function(
+        self, function: LambdaFunction, *, prefix: str, events: Sequence[str] = ("s3:ObjectCreated:*",)
+    ) -> None:
         """Invoke `function` for `events` on keys under `prefix`.
 
         Creates the function's permission for this bucket (with source ARN and account) and
@@ -225,8 +254,11 @@ class SecureBucket(Construct):
         invoke the function when the notification is saved.
         """
         permission = function.allow_invocation_by_bucket(f"invoked-by-{self.node.id}", self.arn)
-        self._lambda_targets.append(S3BucketNotificationLambdaFunction(
-            lambda_function_arn=function.arn, events=list(events), filter_prefix=prefix))
+        self._lambda_targets.append(
+            S3BucketNotificationLambdaFunction(
+                lambda_function_arn=function.arn, events=list(events), filter_prefix=prefix
+            )
+        )
         self.notifications.put_lambda_function(self._lambda_targets)
         # The address Terraform expects in depends_on (`fqn` would render as "${...}").
         self._invoke_permissions.append(f"{permission.terraform_resource_type}.{permission.friendly_unique_id}")
@@ -243,51 +275,84 @@ class SecureBucket(Construct):
         """
         arn, objects = self.bucket.arn, f"{self.bucket.arn}/*"
         statements = [
-            Statement(sid="DenyInsecureTransport", effect="Deny", actions=("s3:*",),
-                      resources=(arn, objects), principals={"AWS": ("*",)},
-                      conditions={"Bool": {"aws:SecureTransport": "false"}}),
+            Statement(
+                sid="DenyInsecureTransport",
+                effect="Deny",
+                actions=("s3:*",),
+                resources=(arn, objects),
+                principals={"AWS": ("*",)},
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
             self._deny_other("DenyOtherEncryption", "s3:x-amz-server-side-encryption", self.encryption.value),
         ]
         if self.encryption_key is not None:
-            statements.append(self._deny_other("DenyOtherKmsKey", "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                                               self.encryption_key.arn))
+            statements.append(
+                self._deny_other(
+                    "DenyOtherKmsKey", "s3:x-amz-server-side-encryption-aws-kms-key-id", self.encryption_key.arn
+                )
+            )
         return statements
 
     def _deny_other(self, sid: str, header: str, expected: str) -> Statement:
         """Deny PutObject when `header` is sent with any value but `expected`."""
-        return Statement(sid=sid, effect="Deny", actions=("s3:PutObject",), resources=(f"{self.bucket.arn}/*",),
-                         principals={"AWS": ("*",)},
-                         conditions={"StringNotEquals": {header: expected}, "Null": {header: "false"}})
+        return Statement(
+            sid=sid,
+            effect="Deny",
+            actions=("s3:PutObject",),
+            resources=(f"{self.bucket.arn}/*",),
+            principals={"AWS": ("*",)},
+            conditions={"StringNotEquals": {header: expected}, "Null": {header: "false"}},
+        )
 
     def allow_access_log_delivery(self, source: SecureBucket) -> None:
         """Let S3's logging service write `source`'s access logs under `<source name>/`."""
         sid = "AccessLogsFrom" + sid_from(source.bucket_name)
-        self.policy.add(Statement(
-            sid=sid, actions=("s3:PutObject",), resources=(f"{self.bucket.arn}/{source.bucket_name}/*",),
-            principals={"Service": (LOG_DELIVERY_SERVICE,)},
-            conditions={"StringEquals": {"aws:SourceAccount": self._account.account_id},
-                        "ArnLike": {"aws:SourceArn": source.arn}},
-        ))
+        self.policy.add(
+            Statement(
+                sid=sid,
+                actions=("s3:PutObject",),
+                resources=(f"{self.bucket.arn}/{source.bucket_name}/*",),
+                principals={"Service": (LOG_DELIVERY_SERVICE,)},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self._account.account_id},
+                    "ArnLike": {"aws:SourceArn": source.arn},
+                },
+            )
+        )
 
     @staticmethod
     def _lifecycle_rules(props: SecureBucketProps) -> list[S3BucketLifecycleConfigurationRule]:
-        rules = [S3BucketLifecycleConfigurationRule(
-            id="abort-incomplete-multipart-uploads", status="Enabled",
-            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-            abort_incomplete_multipart_upload=[S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                days_after_initiation=props.abort_incomplete_multipart_upload_days)],
-        ), S3BucketLifecycleConfigurationRule(
-            id="expire-noncurrent-versions", status="Enabled",
-            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-            noncurrent_version_expiration=[S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                noncurrent_days=props.noncurrent_version_expiration_days)],
-        )]
-        if props.expire_objects_after_days is not None:
-            rules.append(S3BucketLifecycleConfigurationRule(
-                id="expire-objects", status="Enabled",
+        rules = [
+            S3BucketLifecycleConfigurationRule(
+                id="abort-incomplete-multipart-uploads",
+                status="Enabled",
                 filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expire_objects_after_days)],
-            ))
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=props.abort_incomplete_multipart_upload_days
+                    )
+                ],
+            ),
+            S3BucketLifecycleConfigurationRule(
+                id="expire-noncurrent-versions",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=props.noncurrent_version_expiration_days
+                    )
+                ],
+            ),
+        ]
+        if props.expire_objects_after_days is not None:
+            rules.append(
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-objects",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expire_objects_after_days)],
+                )
+            )
         return rules
 
     # -- grants ------------------------------------------------------------------------------
@@ -301,8 +366,12 @@ class SecureBucket(Construct):
         """Read objects under `prefix` (e.g. "models/"; "" = whole bucket) and list only that prefix."""
         statements = [
             Statement(sid="ReadObjects", actions=perms.BUCKET_READ_ACTIONS, resources=(self._objects(prefix),)),
-            Statement(sid="ListObjects", actions=perms.BUCKET_LIST_ACTIONS, resources=(self.bucket.arn,),
-                      conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {}),
+            Statement(
+                sid="ListObjects",
+                actions=perms.BUCKET_LIST_ACTIONS,
+                resources=(self.bucket.arn,),
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {},
+            ),
         ]
         if self.encryption_key is not None:
             statements.append(self.encryption_key.decrypt_statement())
@@ -310,8 +379,9 @@ class SecureBucket(Construct):
 
     def write_statements(self, prefix: str = "") -> list[Statement]:
         """Put objects under `prefix` only; no ACL or delete actions."""
-        statements = [Statement(sid="WriteObjects", actions=perms.BUCKET_WRITE_ACTIONS,
-                                resources=(self._objects(prefix),))]
+        statements = [
+            Statement(sid="WriteObjects", actions=perms.BUCKET_WRITE_ACTIONS, resources=(self._objects(prefix),))
+        ]
         if self.encryption_key is not None:
             statements.append(self.encryption_key.encrypt_decrypt_statement())
         return statements
@@ -325,15 +395,22 @@ class SecureBucket(Construct):
         grantee.add_policy(name, self.write_statements(prefix))
 
 
-def access_log_bucket(scope: Construct, construct_id: str, *, bucket_name: str, retention_days: int,
-                      disposable: bool) -> SecureBucket:
+def access_log_bucket(
+    scope: Construct, construct_id: str, *, bucket_name: str, retention_days: int, disposable: bool
+) -> SecureBucket:
     """The bucket that receives server access logs of the other buckets in a stack.
 
     SSE-S3 because S3 cannot deliver access logs to SSE-KMS buckets; logs expire after
     `retention_days`. Every other default of SecureBucket applies.
     """
-    return SecureBucket(scope, construct_id, SecureBucketProps(
-        bucket_name=bucket_name, encryption=BucketEncryption.S3_MANAGED,
-        expire_objects_after_days=retention_days, noncurrent_version_expiration_days=retention_days,
-        disposable=disposable,
-    ))
+    return SecureBucket(
+        scope,
+        construct_id,
+        SecureBucketProps(
+            bucket_name=bucket_name,
+            encryption=BucketEncryption.S3_MANAGED,
+            expire_objects_after_days=retention_days,
+            noncurrent_version_expiration_days=retention_days,
+            disposable=disposable,
+        ),
+    )

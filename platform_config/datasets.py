@@ -118,8 +118,9 @@ def _dataset(name: str, body: Any) -> DatasetSchema:
         raise ConfigError(_ENV, name, body, "must be a table")
     for key in body:
         if key not in _DATASET_KEYS:
-            raise ConfigError(_ENV, f"{name}.{key}", body[key],
-                              f"unknown key; expected one of {', '.join(sorted(_DATASET_KEYS))}")
+            raise ConfigError(
+                _ENV, f"{name}.{key}", body[key], f"unknown key; expected one of {', '.join(sorted(_DATASET_KEYS))}"
+            )
     description = body.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(_ENV, f"{name}.description", description, "must be a string")
@@ -147,13 +148,18 @@ def _column(dataset: str, index: int, raw: Any) -> ColumnSpec:
         raise ConfigError(_ENV, f"{dataset}.columns[{index}]", raw, "must be a table")
     name = raw.get("name")
     if not isinstance(name, str) or not _COLUMN_NAME.fullmatch(name):
-        raise ConfigError(_ENV, f"{dataset}.columns[{index}].name", name,
-                          "column name must match [A-Za-z_][A-Za-z0-9_]* (at most 128 characters)")
+        raise ConfigError(
+            _ENV,
+            f"{dataset}.columns[{index}].name",
+            name,
+            "column name must match [A-Za-z_][A-Za-z0-9_]* (at most 128 characters)",
+        )
     where = f"{dataset}.{name}"
     for key in raw:
         if key not in _COLUMN_KEYS:
-            raise ConfigError(_ENV, f"{where}.{key}", raw[key],
-                              f"unknown key; expected one of {', '.join(sorted(_COLUMN_KEYS))}")
+            raise ConfigError(
+                _ENV, f"{where}.{key}", raw[key], f"unknown key; expected one of {', '.join(sorted(_COLUMN_KEYS))}"
+            )
     type_ = raw.get("type")
     if type_ not in COLUMN_TYPES:
         raise ConfigError(_ENV, f"{where}.type", type_, f"unknown type; expected one of {', '.join(COLUMN_TYPES)}")
@@ -163,8 +169,15 @@ def _column(dataset: str, index: int, raw: Any) -> ColumnSpec:
     low, high = _bound(where, "min", type_, raw), _bound(where, "max", type_, raw)
     if low is not None and high is not None and low > high:
         raise ConfigError(_ENV, f"{where}.min", low, f"is greater than max {high}")
-    return ColumnSpec(name=name, type=type_, required=required, min=low, max=high,
-                      allowed=_allowed(where, type_, raw), pattern=_pattern(where, type_, raw))
+    return ColumnSpec(
+        name=name,
+        type=type_,
+        required=required,
+        min=low,
+        max=high,
+        allowed=_allowed(where, type_, raw),
+        pattern=_pattern(where, type_, raw),
+    )
 
 
 def _bound(where: str, key: str, type_: str, raw: dict[str, Any]) -> int | float | None:
@@ -192,8 +205,12 @@ def _allowed(where: str, type_: str, raw: dict[str, Any]) -> tuple[str, ...]:
         raise ConfigError(_ENV, f"{where}.allowed", allowed, "must be a non-empty array of strings")
     for value in allowed:
         if not isinstance(value, str) or not value:
-            raise ConfigError(_ENV, f"{where}.allowed", value,
-                              "each allowed value must be a non-empty string (use required = false for empty)")
+            raise ConfigError(
+                _ENV,
+                f"{where}.allowed",
+                value,
+                "each allowed value must be a non-empty string (use required = false for empty)",
+            )
     duplicates = sorted({value for value in allowed if allowed.count(value) > 1})
     if duplicates:
         raise ConfigError(_ENV, f"{where}.allowed", duplicates[0], "duplicate allowed value")

@@ -23,8 +23,30 @@ DEFAULT_CONFIG_FILE = REPO_ROOT / "platform_config" / "environments.toml"
 LONGEST_BUCKET_PURPOSE = "artifact-access-logs"
 
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 # Integer keys every environment needs, with their allowed ranges.
 _INT_RANGES = {
@@ -60,8 +82,9 @@ class ConfigError(ValueError):
         super().__init__(f"config [{env}] {key} = {value!r}: {reason}")
 
 
-def load(env_name: str | None = None, *, path: Path = DEFAULT_CONFIG_FILE,
-         environ: Mapping[str, str] | None = None) -> EnvironmentConfig:
+def load(
+    env_name: str | None = None, *, path: Path = DEFAULT_CONFIG_FILE, environ: Mapping[str, str] | None = None
+) -> EnvironmentConfig:
     """Return the validated config of `env_name` (default: $ENV, else 'local').
 
     Runtime overrides from the environment: EMULATOR_PORT (local only) and
@@ -77,8 +100,9 @@ def load(env_name: str | None = None, *, path: Path = DEFAULT_CONFIG_FILE,
         raise ConfigError(name, "file", str(path.name), f"not valid TOML: {exc}") from exc
     for section in raw:
         if section not in (*ENVIRONMENTS, "defaults"):
-            raise ConfigError(section, "section", section,
-                              f"unknown section; expected defaults or one of {', '.join(ENVIRONMENTS)}")
+            raise ConfigError(
+                section, "section", section, f"unknown section; expected defaults or one of {', '.join(ENVIRONMENTS)}"
+            )
     values = {**raw.get("defaults", {}), **raw.get(name, {})}
     if name == "local" and "EMULATOR_PORT" in environ:
         values["emulator_port"] = _parse_int(name, "EMULATOR_PORT", environ["EMULATOR_PORT"])

@@ -29,8 +29,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.bad_rows is not None and args.rows is None:
             parser.error("--bad-rows needs --rows")
-        summary = write_csv(args.out, seed=args.seed, rows=args.rows, target_mb=args.size_mb,
-                            bad_fraction=args.bad_fraction, bad_rows=args.bad_rows, gzip_output=args.gzip)
+        summary = write_csv(
+            args.out,
+            seed=args.seed,
+            rows=args.rows,
+            target_mb=args.size_mb,
+            bad_fraction=args.bad_fraction,
+            bad_rows=args.bad_rows,
+            gzip_output=args.gzip,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

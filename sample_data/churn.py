@@ -18,13 +18,32 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate, count
 
-COLUMNS = ("customer_id", "signup_date", "tenure_months", "monthly_charges", "total_charges", "contract",
-           "payment_method", "internet_service", "support_calls", "region", "churned")
+COLUMNS = (
+    "customer_id",
+    "signup_date",
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "contract",
+    "payment_method",
+    "internet_service",
+    "support_calls",
+    "region",
+    "churned",
+)
 SNAPSHOT_DATE = date(2025, 6, 30)
 
 # One kind per validation rule of the schema; every kind is rejected by the processor.
-DEFECT_KINDS = ("missing_required", "out_of_range", "not_a_number", "bad_enum", "bad_date",
-                "wrong_field_count", "bad_bool", "bad_pattern")
+DEFECT_KINDS = (
+    "missing_required",
+    "out_of_range",
+    "not_a_number",
+    "bad_enum",
+    "bad_date",
+    "wrong_field_count",
+    "bad_bool",
+    "bad_pattern",
+)
 
 
 def _weighted(pairs: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], list[float]]:
@@ -32,11 +51,19 @@ def _weighted(pairs: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], li
 
 
 CONTRACTS = _weighted((("month-to-month", 0.55), ("one-year", 0.21), ("two-year", 0.24)))
-PAYMENTS = _weighted((("electronic-check", 0.34), ("mailed-check", 0.23), ("bank-transfer", 0.22),
-                      ("credit-card", 0.21)))
+PAYMENTS = _weighted(
+    (("electronic-check", 0.34), ("mailed-check", 0.23), ("bank-transfer", 0.22), ("credit-card", 0.21))
+)
 SERVICES = _weighted((("fiber-optic", 0.44), ("dsl", 0.34), ("none", 0.22)))
-REGIONS = _weighted((("north-america", 0.38), ("europe", 0.27), ("asia-pacific", 0.2), ("south-america", 0.09),
-                     ("middle-east-africa", 0.06)))
+REGIONS = _weighted(
+    (
+        ("north-america", 0.38),
+        ("europe", 0.27),
+        ("asia-pacific", 0.2),
+        ("south-america", 0.09),
+        ("middle-east-africa", 0.06),
+    )
+)
 _BASE_CHARGE = {"none": (19.0, 26.0), "dsl": (45.0, 80.0), "fiber-optic": (70.0, 118.0)}
 _CONTRACT_RISK = {"month-to-month": 1.1, "one-year": -0.6, "two-year": -1.8}
 _SERVICE_RISK = {"fiber-optic": 0.5, "dsl": -0.1, "none": -0.7}
@@ -64,11 +91,28 @@ def clean_row(index: int, rng: random.Random) -> tuple[str, ...]:
     total = "" if tenure == 0 else f"{monthly * tenure * rng.uniform(0.93, 1.05):.2f}"
     calls = min(100, int(rng.expovariate(1.0 / (2.4 if service == "fiber-optic" else 1.3))))
     signup = SNAPSHOT_DATE - timedelta(days=tenure * 30 + rng.randrange(30))
-    risk = (-0.8 + _CONTRACT_RISK[contract] + _SERVICE_RISK[service] - 0.045 * tenure + 0.32 * calls
-            + (0.45 if payment == "electronic-check" else 0.0))
+    risk = (
+        -0.8
+        + _CONTRACT_RISK[contract]
+        + _SERVICE_RISK[service]
+        - 0.045 * tenure
+        + 0.32 * calls
+        + (0.45 if payment == "electronic-check" else 0.0)
+    )
     churned = rng.random() < 1.0 / (1.0 + math.exp(-risk))
-    return (f"CUST-{index + 1:08d}", signup.isoformat(), str(tenure), f"{monthly:.2f}", total, contract, payment,
-            service, str(calls), region, "true" if churned else "false")
+    return (
+        f"CUST-{index + 1:08d}",
+        signup.isoformat(),
+        str(tenure),
+        f"{monthly:.2f}",
+        total,
+        contract,
+        payment,
+        service,
+        str(calls),
+        region,
+        "true" if churned else "false",
+    )
 
 
 def corrupt(fields: tuple[str, ...], kind: str, rng: random.Random) -> tuple[str, ...]:
@@ -95,8 +139,9 @@ def corrupt(fields: tuple[str, ...], kind: str, rng: random.Random) -> tuple[str
     return tuple(row)
 
 
-def generate_rows(n: int | None, seed: int, bad_fraction: float = 0.0, *,
-                  bad_rows: int | None = None) -> Iterator[SampleRow]:
+def generate_rows(
+    n: int | None, seed: int, bad_fraction: float = 0.0, *, bad_rows: int | None = None
+) -> Iterator[SampleRow]:
     """Rows 0..n-1 for `seed` (n None: endless). bad_fraction (default 0.0): each row is bad with that
     probability. bad_rows (default None): exactly that many bad rows at seeded positions instead (needs n).
     Defect kinds are used in turn, so K bad rows hold each kind K // 8 or K // 8 + 1 times."""

@@ -27,8 +27,16 @@ from typing import BinaryIO
 
 from sample_data.churn import COLUMNS, generate_rows
 
-BAD_FILE_KINDS = ("empty", "not_utf8", "wrong_header", "fake_gzip", "not_csv", "malformed_csv", "truncated_gzip",
-                  "oversize")
+BAD_FILE_KINDS = (
+    "empty",
+    "not_utf8",
+    "wrong_header",
+    "fake_gzip",
+    "not_csv",
+    "malformed_csv",
+    "truncated_gzip",
+    "oversize",
+)
 MB = 1_000_000
 _GZIP_LEVEL = 6
 
@@ -50,8 +58,10 @@ class WriteSummary:
 
     def describe(self) -> str:
         kinds = ", ".join(f"{kind}={n}" for kind, n in sorted(self.defects.items())) or "none"
-        return (f"wrote {self.path}: {self.rows} rows ({self.bad_rows} bad: {kinds}), {self.bytes} bytes"
-                f"{' gzip' if self.gzip else ''}, sha256 {self.sha256}")
+        return (
+            f"wrote {self.path}: {self.rows} rows ({self.bad_rows} bad: {kinds}), {self.bytes} bytes"
+            f"{' gzip' if self.gzip else ''}, sha256 {self.sha256}"
+        )
 
 
 class _CountingWriter(io.RawIOBase):
@@ -69,9 +79,17 @@ class _CountingWriter(io.RawIOBase):
         return len(data)
 
 
-def write_csv(path: Path, *, seed: int = 0, rows: int | None = None, target_mb: float | None = None,
-              bad_fraction: float = 0.0, bad_rows: int | None = None, gzip_output: bool = False,
-              on_progress: Callable[[int, int], None] | None = None) -> WriteSummary:
+def write_csv(
+    path: Path,
+    *,
+    seed: int = 0,
+    rows: int | None = None,
+    target_mb: float | None = None,
+    bad_fraction: float = 0.0,
+    bad_rows: int | None = None,
+    gzip_output: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> WriteSummary:
     """Write a churn CSV with a header to `path`: exactly `rows` rows, or rows until the uncompressed CSV
     reaches `target_mb` MB (10**6 bytes); exactly one of the two. Bad rows as in generate_rows
     (bad_rows needs `rows`). gzip_output (default False) gzips the file (level 6, mtime 0).
@@ -84,8 +102,11 @@ def write_csv(path: Path, *, seed: int = 0, rows: int | None = None, target_mb: 
     defects: Counter[str] = Counter()
     written = 0
     with path.open("wb") as handle:
-        binary: BinaryIO = (gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=_GZIP_LEVEL, mtime=0)
-                            if gzip_output else handle)  # type: ignore[assignment]
+        binary: BinaryIO = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=handle, compresslevel=_GZIP_LEVEL, mtime=0)
+            if gzip_output
+            else handle
+        )  # type: ignore[assignment]
         counter = _CountingWriter(binary)
         text = io.TextIOWrapper(counter, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text, lineterminator="\n")
@@ -111,8 +132,9 @@ def _summary(path: Path, rows: int, gzipped: bool, defects: dict[str, int]) -> W
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return WriteSummary(path=path, rows=rows, bytes=path.stat().st_size, sha256=digest.hexdigest(), gzip=gzipped,
-                        defects=defects)
+    return WriteSummary(
+        path=path, rows=rows, bytes=path.stat().st_size, sha256=digest.hexdigest(), gzip=gzipped, defects=defects
+    )
 
 
 def csv_bytes(rows: int, seed: int = 0, *, header: tuple[str, ...] = COLUMNS, bad_rows: int = 0) -> bytes:

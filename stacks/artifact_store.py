@@ -46,15 +46,26 @@ class ArtifactStoreStack(PlatformStack):
         self.candidate = self.add_bucket("candidate-models", self.access_logs)
         self.production = self.add_bucket("production-models", self.access_logs)
 
-        for label, bucket in (("candidate_model", self.candidate), ("production_model", self.production),
-                              ("access_log", self.access_logs)):
-            TerraformOutput(self, f"{label}_bucket_name", value=bucket.bucket.bucket,
-                            description=f"Name of the {label.replace('_', ' ')} bucket")
+        for label, bucket in (
+            ("candidate_model", self.candidate),
+            ("production_model", self.production),
+            ("access_log", self.access_logs),
+        ):
+            TerraformOutput(
+                self,
+                f"{label}_bucket_name",
+                value=bucket.bucket.bucket,
+                description=f"Name of the {label.replace('_', ' ')} bucket",
+            )
             TerraformOutput(self, f"{label}_bucket_arn", value=bucket.arn)
         for label, bucket in (("candidate_model", self.candidate), ("production_model", self.production)):
             assert bucket.encryption_key is not None
-            TerraformOutput(self, f"{label}_key_arn", value=bucket.encryption_key.arn,
-                            description=f"KMS key that encrypts the {label.replace('_', ' ')} bucket")
+            TerraformOutput(
+                self,
+                f"{label}_key_arn",
+                value=bucket.encryption_key.arn,
+                description=f"KMS key that encrypts the {label.replace('_', ' ')} bucket",
+            )
 
     # -- grants used by the stacks that build on this one ---------------------------------
 

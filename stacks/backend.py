@@ -19,6 +19,11 @@ def state_backend(stack: TerraformStack, config: EnvironmentConfig, stack_name: 
         LocalBackend(stack, path=str(config.local_state_dir / f"{stack_name}.tfstate"))
         return
     assert config.state is not None
-    S3Backend(stack, bucket=config.state.bucket, key=config.state.key_for(stack_name),
-              region=config.state.region, encrypt=True)
+    S3Backend(
+        stack,
+        bucket=config.state.bucket,
+        key=config.state.key_for(stack_name),
+        region=config.state.region,
+        encrypt=True,
+    )
     stack.add_override("terraform.backend.s3.use_lockfile", True)

@@ -21,8 +21,7 @@ class PlatformStack(TerraformStack):
         guard: the PolicyGuard to attach; one per app lets main.py report every violation.
     """
 
-    def __init__(self, scope: Construct, component: str, *, config: EnvironmentConfig,
-                 guard: PolicyGuard) -> None:
+    def __init__(self, scope: Construct, component: str, *, config: EnvironmentConfig, guard: PolicyGuard) -> None:
         name = config.stack_name(component)
         super().__init__(scope, name)
         self.config = config
@@ -37,18 +36,26 @@ class PlatformStack(TerraformStack):
 
     def add_access_log_bucket(self, purpose: str) -> SecureBucket:
         """The stack's access-log bucket `<name_prefix>-<purpose>` (construct id "access-logs")."""
-        return access_log_bucket(self, "access-logs", bucket_name=self.config.resource_name(purpose),
-                                 retention_days=self.config.access_log_expiration_days,
-                                 disposable=self.disposable)
+        return access_log_bucket(
+            self,
+            "access-logs",
+            bucket_name=self.config.resource_name(purpose),
+            retention_days=self.config.access_log_expiration_days,
+            disposable=self.disposable,
+        )
 
     def add_bucket(self, purpose: str, access_logs: SecureBucket) -> SecureBucket:
         """A SecureBucket `<name_prefix>-<purpose>` with the environment's retention settings,
         logging to `access_logs` (construct id = `purpose`)."""
-        return SecureBucket(self, purpose, SecureBucketProps(
-            bucket_name=self.config.resource_name(purpose),
-            access_log_bucket=access_logs,
-            key_deletion_window_days=self.config.kms_deletion_window_days,
-            noncurrent_version_expiration_days=self.config.noncurrent_version_expiration_days,
-            abort_incomplete_multipart_upload_days=self.config.abort_incomplete_multipart_upload_days,
-            disposable=self.disposable,
-        ))
+        return SecureBucket(
+            self,
+            purpose,
+            SecureBucketProps(
+                bucket_name=self.config.resource_name(purpose),
+                access_log_bucket=access_logs,
+                key_deletion_window_days=self.config.kms_deletion_window_days,
+                noncurrent_version_expiration_days=self.config.noncurrent_version_expiration_days,
+                abort_incomplete_multipart_upload_days=self.config.abort_incomplete_multipart_upload_days,
+                disposable=self.disposable,
+            ),
+        )

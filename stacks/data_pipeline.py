@@ -31,44 +31,58 @@ QUARANTINE_PREFIX = "quarantine/"
 class DataPipelineStack(PlatformStack):
     """The raw and processed buckets, the processor Lambda and the backfill state machine."""
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, guard: PolicyGuard,
-                 datasets: dict[str, DatasetSchema]) -> None:
+    def __init__(
+        self, scope: Construct, *, config: EnvironmentConfig, guard: PolicyGuard, datasets: dict[str, DatasetSchema]
+    ) -> None:
         super().__init__(scope, "data-pipeline", config=config, guard=guard)
         self.access_logs = self.add_access_log_bucket("data-access-logs")
         self.raw = self.add_bucket("raw-data", self.access_logs)
         self.processed = self.add_bucket("processed-data", self.access_logs)
         # Encrypts what the functions and the state machine own: environment, logs, dead letters.
-        self.key = KmsKey(self, "pipeline-key", alias_name=config.resource_name("data-pipeline"),
-                          description="Encrypts the data pipeline's logs, environment and dead letters",
-                          deletion_window_days=config.kms_deletion_window_days, disposable=self.disposable)
+        self.key = KmsKey(
+            self,
+            "pipeline-key",
+            alias_name=config.resource_name("data-pipeline"),
+            description="Encrypts the data pipeline's logs, environment and dead letters",
+            deletion_window_days=config.kms_deletion_window_days,
+            disposable=self.disposable,
+        )
 
-        self.processor = LambdaFunction(self, "processor", LambdaFunctionProps(
-            function_name=config.resource_name("data-processor"),
-            package="data_processor",
-            handler="data_processor.handler.handler",
-            encryption_key=self.key,
-            log_retention_days=config.log_retention_days,
-            reserved_concurrency=config.processor_reserved_concurrency,
-            memory_mb=config.processor_memory_mb,
-            timeout_seconds=config.processor_timeout_seconds,
-            environment={"PROCESSED_BUCKET": config.resource_name("processed-data")},
-            extra_files={"data_processor/schemas.json": schemas_json(datasets)},
-        ))
+        self.processor = LambdaFunction(
+            self,
+            "processor",
+            LambdaFunctionProps(
+                function_name=config.resource_name("data-processor"),
+                package="data_processor",
+                handler="data_processor.handler.handler",
+                encryption_key=self.key,
+                log_retention_days=config.log_retention_days,
+                reserved_concurrency=config.processor_reserved_concurrency,
+                memory_mb=config.processor_memory_mb,
+                timeout_seconds=config.processor_timeout_seconds,
+                environment={"PROCESSED_BUCKET": config.resource_name("processed-data")},
+                extra_files={"data_processor/schemas.json": schemas_json(datasets)},
+            ),
+        )
         self.raw.grant_read(self.processor, "read-incoming", INCOMING_PREFIX)
         self.processed.grant_write(self.processor, "write-processed", PROCESSED_PREFIX)
         self.processed.grant_write(self.processor, "write-quarantine", QUARANTINE_PREFIX)
         self.raw.notify_function(self.processor, prefix=INCOMING_PREFIX)
 
-        self.backfill = S3PrefixFanOut(self, "backfill", S3PrefixFanOutProps(
-            state_machine_name=config.resource_name("data-backfill"),
-            bucket=self.raw,
-            function=self.processor,
-            allowed_prefix=INCOMING_PREFIX,
-            max_concurrency=config.backfill_max_concurrency,
-            tolerated_failure_percentage=config.backfill_tolerated_failure_percentage,
-            encryption_key=self.key,
-            log_retention_days=config.log_retention_days,
-        ))
+        self.backfill = S3PrefixFanOut(
+            self,
+            "backfill",
+            S3PrefixFanOutProps(
+                state_machine_name=config.resource_name("data-backfill"),
+                bucket=self.raw,
+                function=self.processor,
+                allowed_prefix=INCOMING_PREFIX,
+                max_concurrency=config.backfill_max_concurrency,
+                tolerated_failure_percentage=config.backfill_tolerated_failure_percentage,
+                encryption_key=self.key,
+                log_retention_days=config.log_retention_days,
+            ),
+        )
 
         outputs = {
             "raw_data_bucket_name": self.raw.bucket.bucket,

@@ -16,8 +16,25 @@ from cdktf_cdktf_provider_aws.provider import (  # noqa: E402
 
 # Every service the platform uses; `local` points each of them at the emulator so that no
 # request of a local deploy can reach a real AWS account.
-EMULATED_SERVICES = ("cloudwatch", "cloudwatchlogs", "codeartifact", "ec2", "eventbridge", "iam", "kms",
-                     "lambda_", "s3", "scheduler", "sagemaker", "sfn", "sns", "sqs", "ssm", "sts", "xray")
+EMULATED_SERVICES = (
+    "cloudwatch",
+    "cloudwatchlogs",
+    "codeartifact",
+    "ec2",
+    "eventbridge",
+    "iam",
+    "kms",
+    "lambda_",
+    "s3",
+    "scheduler",
+    "sagemaker",
+    "sfn",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+    "xray",
+)
 
 
 def aws_provider(scope: Construct, config: EnvironmentConfig) -> AwsProvider:
@@ -33,7 +50,8 @@ def aws_provider(scope: Construct, config: EnvironmentConfig) -> AwsProvider:
         return AwsProvider(scope, "aws", allowed_account_ids=list(config.allowed_account_ids) or None, **common)
     url = config.emulator_url
     return AwsProvider(
-        scope, "aws",
+        scope,
+        "aws",
         s3_use_path_style=True,
         skip_credentials_validation=True,
         skip_metadata_api_check="true",

@@ -40,8 +40,7 @@ def synth_app(config: EnvironmentConfig, outdir: Path) -> Synthesized:
 
     build_app(config, str(outdir)).app.synth()
     stacks = {
-        path.parent.name: json.loads(path.read_text())
-        for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
+        path.parent.name: json.loads(path.read_text()) for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
     }
     return Synthesized(config, outdir, stacks)
 

@@ -88,15 +88,25 @@ def run_processor(path: Path) -> dict[str, Any]:
     with path.open("rb", buffering=0) as source:
         result = processing.process_csv(source, schema, clean_out=clean, rejected_out=rejected)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "baseline_kib": baseline, "peak_kib": _max_rss_kib(),
-            "out_bytes": clean.count + rejected.count, "rows_read": result.rows_read,
-            "rows_quarantined": result.rows_quarantined}
+    return {
+        "seconds": seconds,
+        "baseline_kib": baseline,
+        "peak_kib": _max_rss_kib(),
+        "out_bytes": clean.count + rejected.count,
+        "rows_read": result.rows_read,
+        "rows_quarantined": result.rows_quarantined,
+    }
 
 
 def measure(mode: str, path: Path) -> dict[str, Any]:
     """One run of `mode` on `path` in a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-m", "tooling.bench_processor", "--child", mode, str(path)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "tooling.bench_processor", "--child", mode, str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{mode} run on {path.name} failed:\n{done.stderr}")
     return json.loads(done.stdout)
@@ -109,12 +119,15 @@ def generate(directory: Path, size_mb: float, seed: int) -> Path:
     started = time.perf_counter()
 
     def progress(rows: int, written: int) -> None:
-        print(f"  generating {path.name}: {written / MB:.0f}/{size_mb:g} MB ({rows} rows)", file=sys.stderr,
-              flush=True)
+        print(f"  generating {path.name}: {written / MB:.0f}/{size_mb:g} MB ({rows} rows)", file=sys.stderr, flush=True)
 
     summary = write_csv(path, seed=seed, target_mb=size_mb, bad_fraction=BAD_FRACTION, on_progress=progress)
-    print(f"  generated {path.name}: {summary.bytes / MB:.1f} MB, {summary.rows} rows ({summary.bad_rows} bad) "
-          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    print(
+        f"  generated {path.name}: {summary.bytes / MB:.1f} MB, {summary.rows} rows ({summary.bad_rows} bad) "
+        f"in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     return path
 
 
@@ -130,13 +143,18 @@ def bench(sizes: list[float], repeat: int, seed: int, workdir: Path) -> dict[flo
             for mode in ("floor", "processor") if attempt % 2 else ("processor", "floor"):
                 result = measure(mode, path)
                 runs[mode].append(result)
-                print(f"  {size:g} MB {mode} run {attempt}/{repeat}: {result['seconds']:.2f} s", file=sys.stderr,
-                      flush=True)
+                print(
+                    f"  {size:g} MB {mode} run {attempt}/{repeat}: {result['seconds']:.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
         figures[size] = {}
         for mode, results in runs.items():
             best = min(results, key=lambda r: r["seconds"])
             figures[size][mode] = {
-                **best, "in_bytes": in_bytes, "mb_per_s": in_bytes / MB / best["seconds"],
+                **best,
+                "in_bytes": in_bytes,
+                "mb_per_s": in_bytes / MB / best["seconds"],
                 "peak_mib": max(r["peak_kib"] for r in results) / 1024,
                 "growth_mib": max(r["peak_kib"] - r["baseline_kib"] for r in results) / 1024,
             }
@@ -152,28 +170,35 @@ def _ratio(large: float, small: float) -> float:
 
 
 def report(figures: dict[float, dict[str, dict[str, Any]]]) -> str:
-    lines = [f"{'input':>8}  {'mode':<9}  {'wall s':>7}  {'MB/s':>6}  {'peak RSS MiB':>12}  {'RSS growth MiB':>14}"
-             f"  {'rows (bad)':>17}  {'out MB':>7}"]
+    lines = [
+        f"{'input':>8}  {'mode':<9}  {'wall s':>7}  {'MB/s':>6}  {'peak RSS MiB':>12}  {'RSS growth MiB':>14}"
+        f"  {'rows (bad)':>17}  {'out MB':>7}"
+    ]
     for modes in figures.values():
         for mode, f in modes.items():
             rows = f"{f['rows_read']} ({f['rows_quarantined']})" if "rows_read" in f else ""
-            lines.append(f"{f['in_bytes'] / MB:>5.0f} MB  {mode:<9}  {f['seconds']:>7.2f}  {f['mb_per_s']:>6.1f}  "
-                         f"{f['peak_mib']:>12.1f}  {f['growth_mib']:>14.1f}  {rows:>17}  {f['out_bytes'] / MB:>7.1f}")
+            lines.append(
+                f"{f['in_bytes'] / MB:>5.0f} MB  {mode:<9}  {f['seconds']:>7.2f}  {f['mb_per_s']:>6.1f}  "
+                f"{f['peak_mib']:>12.1f}  {f['growth_mib']:>14.1f}  {rows:>17}  {f['out_bytes'] / MB:>7.1f}"
+            )
     lines.append("")
     for size, modes in figures.items():
         ratio = modes["processor"]["mb_per_s"] / modes["floor"]["mb_per_s"]
         verdict = "meets" if ratio >= THROUGHPUT_TARGET else "MISSES"
-        lines.append(f"throughput, {size:g} MB: processor/floor = {ratio:.2f} "
-                     f"({verdict} the target >= {THROUGHPUT_TARGET:.2f})")
+        lines.append(
+            f"throughput, {size:g} MB: processor/floor = {ratio:.2f} ({verdict} the target >= {THROUGHPUT_TARGET:.2f})"
+        )
     small, large = min(figures), max(figures)
     if small != large:
         p_small, p_large = figures[small]["processor"], figures[large]["processor"]
         growth = _ratio(p_large["growth_mib"], p_small["growth_mib"])
         verdict = "meets" if growth <= MEMORY_TARGET else "MISSES"
-        lines.append(f"memory, processor {large:g} MB vs {small:g} MB: RSS growth {p_large['growth_mib']:.1f} / "
-                     f"{p_small['growth_mib']:.1f} MiB = {growth:.2f}x ({verdict} the target <= {MEMORY_TARGET}x); "
-                     f"peak RSS {p_large['peak_mib']:.1f} / {p_small['peak_mib']:.1f} MiB = "
-                     f"{_ratio(p_large['peak_mib'], p_small['peak_mib']):.2f}x")
+        lines.append(
+            f"memory, processor {large:g} MB vs {small:g} MB: RSS growth {p_large['growth_mib']:.1f} / "
+            f"{p_small['growth_mib']:.1f} MiB = {growth:.2f}x ({verdict} the target <= {MEMORY_TARGET}x); "
+            f"peak RSS {p_large['peak_mib']:.1f} / {p_small['peak_mib']:.1f} MiB = "
+            f"{_ratio(p_large['peak_mib'], p_small['peak_mib']):.2f}x"
+        )
     return "\n".join(lines)
 
 
@@ -198,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="bench-processor-") as workdir:
             figures = bench(sizes, args.repeat, args.seed, Path(workdir))
-    print(f"data processor streaming core vs floor (gzip level {GZIP_LEVEL}, {BAD_FRACTION:.0%} bad rows, "
-          f"best of {args.repeat}; memory = ru_maxrss of a fresh process per run)")
+    print(
+        f"data processor streaming core vs floor (gzip level {GZIP_LEVEL}, {BAD_FRACTION:.0%} bad rows, "
+        f"best of {args.repeat}; memory = ru_maxrss of a fresh process per run)"
+    )
     print(report(figures))
     print(f"total bench time {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0

@@ -35,16 +35,24 @@ class Check:
 
 
 def emulator_client(service: str, config: EnvironmentConfig) -> Any:
-    return boto3.client(service, endpoint_url=config.emulator_url, region_name=config.region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        endpoint_url=config.emulator_url,
+        region_name=config.region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def describe_bucket(s3: Any, name: str) -> str:
     """One line: encryption, versioning, public access, access-log target, as the emulator reports."""
     rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
     default = rule["ApplyServerSideEncryptionByDefault"]
-    encryption = ("SSE-KMS key " + default["KMSMasterKeyID"].rsplit("/", 1)[-1][:8] + "…"
-                  if default["SSEAlgorithm"] == "aws:kms" else "SSE-S3")
+    encryption = (
+        "SSE-KMS key " + default["KMSMasterKeyID"].rsplit("/", 1)[-1][:8] + "…"
+        if default["SSEAlgorithm"] == "aws:kms"
+        else "SSE-S3"
+    )
     versioning = s3.get_bucket_versioning(Bucket=name).get("Status", "Disabled").lower()
     block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
     public = "public access blocked" if all(block.values()) else "PUBLIC ACCESS NOT BLOCKED"
@@ -61,11 +69,13 @@ def exercise_candidate_bucket(s3: Any, bucket: str, key_arn: str) -> list[Check]
     head = s3.head_object(Bucket=bucket, Key=key)
     read_back = s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
     encrypted = head.get("ServerSideEncryption") == "aws:kms" and head.get("SSEKMSKeyId") == key_arn
-    checks = [Check(read_back and encrypted,
-                    f"wrote s3://{bucket}/{key}; read back intact, encrypted with the candidate key")]
+    checks = [
+        Check(read_back and encrypted, f"wrote s3://{bucket}/{key}; read back intact, encrypted with the candidate key")
+    ]
     try:
-        s3.put_object(Bucket=bucket, Key=model_prefix(*SAMPLE_MODEL) + "rogue.bin", Body=b"x",
-                      ServerSideEncryption="AES256")
+        s3.put_object(
+            Bucket=bucket, Key=model_prefix(*SAMPLE_MODEL) + "rogue.bin", Body=b"x", ServerSideEncryption="AES256"
+        )
         checks.append(Check(False, "an upload asking for AES256 was accepted; the bucket policy is not enforced"))
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
@@ -92,8 +102,11 @@ def main() -> int:
     for result in results:
         print(f"  {result.stack:<28} {result.summary}")
     print("\nModel artifact store:")
-    for role, output in (("candidate", "candidate_model"), ("production", "production_model"),
-                         ("access logs", "access_log")):
+    for role, output in (
+        ("candidate", "candidate_model"),
+        ("production", "production_model"),
+        ("access logs", "access_log"),
+    ):
         name = store[f"{output}_bucket_name"]
         print(f"  {role:<12} {name}")
         print(f"  {'':<12} {describe_bucket(s3, name)}")
@@ -101,8 +114,9 @@ def main() -> int:
     print("  promotion (candidate -> production) is a manual-approval workflow (coming next).")
     checks = exercise_candidate_bucket(s3, store["candidate_model_bucket_name"], store["candidate_model_key_arn"])
     try:
-        pipeline_checks = demo_data_pipeline.tour(outputs[config.stack_name("data-pipeline")], s3,
-                                                  emulator_client("stepfunctions", config))
+        pipeline_checks = demo_data_pipeline.tour(
+            outputs[config.stack_name("data-pipeline")], s3, emulator_client("stepfunctions", config)
+        )
     except TimeoutError as exc:
         pipeline_checks = [(False, str(exc))]
     checks += [Check(ok, text) for ok, text in pipeline_checks]

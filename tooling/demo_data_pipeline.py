@@ -55,8 +55,9 @@ def upload(s3: Any, bucket: str, key: str, body: bytes) -> tuple[str, str]:
 
 def run_backfill(sfn: Any, state_machine_arn: str, prefix: str) -> dict[str, Any]:
     """Start the backfill over `prefix` and wait for it to end."""
-    execution = sfn.start_execution(stateMachineArn=state_machine_arn, name=f"demo-backfill-{time.time_ns()}",
-                                    input=json.dumps({"prefix": prefix}))
+    execution = sfn.start_execution(
+        stateMachineArn=state_machine_arn, name=f"demo-backfill-{time.time_ns()}", input=json.dumps({"prefix": prefix})
+    )
     deadline = time.monotonic() + WAIT_SECONDS
     while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
         if time.monotonic() > deadline:
@@ -94,11 +95,15 @@ def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
 
     status = run_backfill(sfn, outputs["backfill_state_machine_arn"], "incoming/churn/")
     backfilled = json.loads(status.get("output") or "{}").get("objects")
-    print(f"  backfill   Step Functions Distributed Map over incoming/churn/: {status['status']}, "
-          f"{backfilled} objects processed again (idempotent: same keys, no duplicate rows)")
+    print(
+        f"  backfill   Step Functions Distributed Map over incoming/churn/: {status['status']}, "
+        f"{backfilled} objects processed again (idempotent: same keys, no duplicate rows)"
+    )
     return [
-        (read == written + quarantined and quarantined == SAMPLE_BAD_ROWS and read == SAMPLE_ROWS,
-         f"processor: {read} rows read = {written} written + {quarantined} quarantined, each with a reason"),
+        (
+            read == written + quarantined and quarantined == SAMPLE_BAD_ROWS and read == SAMPLE_ROWS,
+            f"processor: {read} rows read = {written} written + {quarantined} quarantined, each with a reason",
+        ),
         (report["reason_code"] == "not_utf8", f"a file that is not UTF-8 went to quarantine ({report['reason_code']})"),
         (status["status"] == "SUCCEEDED", f"backfill over incoming/churn/ {status['status'].lower()}"),
     ]

@@ -64,8 +64,12 @@ def command_environment(config: EnvironmentConfig, base: Mapping[str, str]) -> d
     if config.is_local:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             env.pop(name, None)
-        env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-                   AWS_REGION=config.region, AWS_DEFAULT_REGION=config.region)
+        env.update(
+            AWS_ACCESS_KEY_ID="test",
+            AWS_SECRET_ACCESS_KEY="test",
+            AWS_REGION=config.region,
+            AWS_DEFAULT_REGION=config.region,
+        )
     return env
 
 
@@ -87,20 +91,30 @@ def parse_results(lines: Iterable[str]) -> list[StackResult]:
     return [StackResult(stack, summary) for stack, summary in sorted(results.items())]
 
 
-def run(action: str, config: EnvironmentConfig, *, environ: Mapping[str, str] | None = None,
-        stream=sys.stdout) -> list[StackResult]:
+def run(
+    action: str, config: EnvironmentConfig, *, environ: Mapping[str, str] | None = None, stream=sys.stdout
+) -> list[StackResult]:
     """Run the cdktf action, echoing its output to `stream`; raise on failure."""
     environ = os.environ if environ is None else environ
     if config.is_local and not is_healthy(config.emulator_url):
         raise RuntimeError(f"the local emulator is not answering at {config.emulator_url}; run `make emulator`")
     if action == "destroy" and not config.is_local:
-        raise RuntimeError(f"refusing to destroy {config.name}: its buckets and keys are prevent_destroy; "
-                           "remove the protection in a reviewed change first")
+        raise RuntimeError(
+            f"refusing to destroy {config.name}: its buckets and keys are prevent_destroy; "
+            "remove the protection in a reviewed change first"
+        )
     outputs_file(config).parent.mkdir(parents=True, exist_ok=True)
     command = cdktf_command(action, config, bool(environ.get("CDKTF_SKIP_PROVIDER_LOCK")))
     lines: list[str] = []
-    with subprocess.Popen(command, cwd=REPO_ROOT, env=command_environment(config, environ), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as process:
+    with subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=command_environment(config, environ),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        bufsize=1,
+    ) as process:
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)

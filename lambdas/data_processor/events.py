@@ -57,16 +57,23 @@ def _record(index: int, record: Any) -> ObjectRef:
         key = unquote_plus(obj["key"])
     except (KeyError, TypeError) as exc:
         raise InvalidEvent(f"{where}.s3 needs bucket.name and object.key (missing {exc})") from exc
-    return ObjectRef(bucket=_text(where, "bucket", bucket), key=_text(where, "key", key),
-                     version_id=obj.get("versionId") or None, event_time=_time(where, record.get("eventTime")))
+    return ObjectRef(
+        bucket=_text(where, "bucket", bucket),
+        key=_text(where, "key", key),
+        version_id=obj.get("versionId") or None,
+        event_time=_time(where, record.get("eventTime")),
+    )
 
 
 def _backfill(event: dict[str, Any]) -> ObjectRef:
     version = event.get("versionId")
     if version is not None and not isinstance(version, str):
         raise InvalidEvent("backfill item: versionId must be a string")
-    return ObjectRef(bucket=_text("backfill item", "bucket", event.get("bucket")),
-                     key=_text("backfill item", "key", event.get("key")), version_id=version or None)
+    return ObjectRef(
+        bucket=_text("backfill item", "bucket", event.get("bucket")),
+        key=_text("backfill item", "key", event.get("key")),
+        version_id=version or None,
+    )
 
 
 def _text(where: str, name: str, value: Any) -> str:

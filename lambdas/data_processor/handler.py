@@ -57,8 +57,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         try:
             result = process_object(s3, ref, settings, log=log)
         except Exception as exc:
-            log.error("object failed; the invocation fails and is retried", source_bucket=ref.bucket,
-                      source_key=ref.key, version_id=ref.version_id, error_type=type(exc).__name__, error=str(exc))
+            log.error(
+                "object failed; the invocation fails and is retried",
+                source_bucket=ref.bucket,
+                source_key=ref.key,
+                version_id=ref.version_id,
+                error_type=type(exc).__name__,
+                error=str(exc),
+            )
             raise
         fields = {key: value for key, value in result.to_dict().items() if value is not None}
         if result.status == "processed":

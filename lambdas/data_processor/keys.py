@@ -40,7 +40,7 @@ class SourceKey:
 def parse_source_key(key: str) -> SourceKey:
     """Split `incoming/<dataset>/<path>`; anything else keeps dataset None and the key minus incoming/ as path."""
     if key.startswith(INCOMING_PREFIX):
-        rest = key[len(INCOMING_PREFIX):]
+        rest = key[len(INCOMING_PREFIX) :]
         dataset, slash, path = rest.partition("/")
         if dataset and slash and path and not path.endswith("/"):
             return SourceKey(key=key, dataset=dataset, path=path)
@@ -111,6 +111,6 @@ def quarantine_keys(source: SourceKey, known: bool, date: str) -> QuarantineKeys
         dataset, name = source.dataset, source_name(source.path)
     else:
         dataset = UNKNOWN_DATASET
-        name = source_name(source.key[len(INCOMING_PREFIX):] if source.readable else source.key)
+        name = source_name(source.key[len(INCOMING_PREFIX) :] if source.readable else source.key)
     folder = f"quarantine/{dataset}/dt={date}/{name}"
     return QuarantineKeys(copy=f"{folder}/{file_name(source.key)}", report=f"{folder}/{REPORT_NAME}")

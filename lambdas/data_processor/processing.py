@@ -184,8 +184,15 @@ def check_header(header: list[str] | None, schema: CompiledSchema) -> None:
     raise WholeObjectRejected("bad_header", f"{reason} (expected: {','.join(expected)})")
 
 
-def process_csv(source: Readable, schema: CompiledSchema, *, clean_out: BinaryIO, rejected_out: BinaryIO,
-                named_gzip: bool = False, gzip_level: int = GZIP_LEVEL) -> StreamResult:
+def process_csv(
+    source: Readable,
+    schema: CompiledSchema,
+    *,
+    clean_out: BinaryIO,
+    rejected_out: BinaryIO,
+    named_gzip: bool = False,
+    gzip_level: int = GZIP_LEVEL,
+) -> StreamResult:
     """Validate the CSV in `source` against `schema`; gzip CSV of clean rows to `clean_out` (with the header),
     of rejected rows to `rejected_out` (columns row_number, reason, then the original fields as read).
 
@@ -202,7 +209,7 @@ def process_csv(source: Readable, schema: CompiledSchema, *, clean_out: BinaryIO
             pass
     except UnicodeDecodeError as exc:
         _discard(clean, rejected)
-        bad = exc.object[exc.start: exc.start + 1].hex()
+        bad = exc.object[exc.start : exc.start + 1].hex()
         raise WholeObjectRejected("not_utf8", f"not valid UTF-8 text (byte 0x{bad} cannot be decoded)") from exc
     except csv.Error as exc:
         _discard(clean, rejected)
@@ -218,9 +225,14 @@ def process_csv(source: Readable, schema: CompiledSchema, *, clean_out: BinaryIO
     rejected.close()
     rows_written = rows_read - rows_quarantined
     assert rows_read == rows_written + rows_quarantined
-    return StreamResult(rows_read=rows_read, rows_written=rows_written, rows_quarantined=rows_quarantined,
-                        source_sha256=opened.hasher.sha256.hexdigest(), source_bytes=opened.hasher.bytes_read,
-                        gzip_input=opened.is_gzip)
+    return StreamResult(
+        rows_read=rows_read,
+        rows_written=rows_written,
+        rows_quarantined=rows_quarantined,
+        source_sha256=opened.hasher.sha256.hexdigest(),
+        source_bytes=opened.hasher.bytes_read,
+        gzip_input=opened.is_gzip,
+    )
 
 
 def _discard(*writers: _CsvGzipWriter) -> None:

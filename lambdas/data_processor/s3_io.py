@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 PART_SIZE_BYTES = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
-MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3  # CopyObject's limit; larger objects are copied in parts
+MAX_COPY_OBJECT_BYTES = 5 * 1024**3  # CopyObject's limit; larger objects are copied in parts
 COPY_PART_BYTES = 512 * 1024 * 1024
 
 
@@ -24,8 +24,15 @@ class MultipartUploadWriter(io.RawIOBase):
     As a context manager: complete on success, abort on an exception.
     content_type default application/octet-stream."""
 
-    def __init__(self, client: Any, bucket: str, key: str, *, part_size: int = PART_SIZE_BYTES,
-                 content_type: str = "application/octet-stream") -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        *,
+        part_size: int = PART_SIZE_BYTES,
+        content_type: str = "application/octet-stream",
+    ) -> None:
         if part_size <= 0:
             raise ValueError(f"part_size must be positive, got {part_size}")
         self._client, self.bucket, self.key = client, bucket, key
@@ -55,14 +62,16 @@ class MultipartUploadWriter(io.RawIOBase):
 
     def _upload_part(self) -> None:
         if self._upload_id is None:
-            created = self._client.create_multipart_upload(Bucket=self.bucket, Key=self.key,
-                                                           ContentType=self._content_type)
+            created = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self._content_type
+            )
             self._upload_id = created["UploadId"]
         number = len(self._parts) + 1
         body = bytes(self._buffer)
         self._buffer.clear()
-        response = self._client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                                            PartNumber=number, Body=body)
+        response = self._client.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=body
+        )
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
     def complete(self) -> None:
@@ -70,13 +79,15 @@ class MultipartUploadWriter(io.RawIOBase):
         if self._finished:
             return
         if self._upload_id is None:
-            self._client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer),
-                                    ContentType=self._content_type)
+            self._client.put_object(
+                Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer), ContentType=self._content_type
+            )
         else:
             if self._buffer:
                 self._upload_part()
-            self._client.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                                                   MultipartUpload={"Parts": self._parts})
+            self._client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
         self._buffer = bytearray()
         self._finished = True
 
@@ -103,9 +114,19 @@ class MultipartUploadWriter(io.RawIOBase):
         super().__exit__(exc_type, exc, tb)
 
 
-def copy_object(client: Any, *, source_bucket: str, source_key: str, source_version: str | None,
-                source_etag: str | None, size: int, dest_bucket: str, dest_key: str,
-                part_bytes: int = COPY_PART_BYTES, max_single_copy: int = MAX_COPY_OBJECT_BYTES) -> None:
+def copy_object(
+    client: Any,
+    *,
+    source_bucket: str,
+    source_key: str,
+    source_version: str | None,
+    source_etag: str | None,
+    size: int,
+    dest_bucket: str,
+    dest_key: str,
+    part_bytes: int = COPY_PART_BYTES,
+    max_single_copy: int = MAX_COPY_OBJECT_BYTES,
+) -> None:
     """Server-side copy (needs GetObject on the source and PutObject on the destination, no more):
     CopyObject up to max_single_copy (default 5 GiB, S3's limit), UploadPartCopy in part_bytes parts
     (default 512 MiB) beyond. The source is pinned to source_version, or else to source_etag (a changed
@@ -123,12 +144,19 @@ def copy_object(client: Any, *, source_bucket: str, source_key: str, source_vers
         parts = []
         for number, start in enumerate(range(0, size, part_bytes), start=1):
             end = min(start + part_bytes, size) - 1
-            response = client.upload_part_copy(Bucket=dest_bucket, Key=dest_key, UploadId=upload_id,
-                                               PartNumber=number, CopySource=source,
-                                               CopySourceRange=f"bytes={start}-{end}", **pin)
+            response = client.upload_part_copy(
+                Bucket=dest_bucket,
+                Key=dest_key,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource=source,
+                CopySourceRange=f"bytes={start}-{end}",
+                **pin,
+            )
             parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
-        client.complete_multipart_upload(Bucket=dest_bucket, Key=dest_key, UploadId=upload_id,
-                                         MultipartUpload={"Parts": parts})
+        client.complete_multipart_upload(
+            Bucket=dest_bucket, Key=dest_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
     except BaseException:
         client.abort_multipart_upload(Bucket=dest_bucket, Key=dest_key, UploadId=upload_id)
         raise

@@ -41,8 +41,10 @@ _ANY_INT = re.compile(r"-?[0-9]+")
 _FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Every day that exists in every year; only February 29th takes the exact (leap-year) path.
-_FAST_DATE = (r"[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-              r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)")
+_FAST_DATE = (
+    r"[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
 
 
 class SchemaError(ValueError):
@@ -83,8 +85,14 @@ def compile_column(spec: dict[str, Any]) -> ColumnRule:
     name, type_, required = spec["name"], spec["type"], spec.get("required", True)
     if type_ not in COLUMN_TYPES:
         raise SchemaError(f"column {name}: unknown type {type_!r}")
-    builder = {"string": _string_rule, "int": _number_rule, "float": _number_rule,
-               "bool": _bool_rule, "date": _date_rule, "enum": _enum_rule}[type_]
+    builder = {
+        "string": _string_rule,
+        "int": _number_rule,
+        "float": _number_rule,
+        "bool": _bool_rule,
+        "date": _date_rule,
+        "enum": _enum_rule,
+    }[type_]
     checks = builder(spec)
 
     def explain(value: str) -> str | None:
@@ -99,8 +107,10 @@ def compile_column(spec: dict[str, Any]) -> ColumnRule:
     elif required:
         accepts = inner
     else:
+
         def accepts(value: str) -> Any:
             return value == "" or inner(value)
+
     return ColumnRule(name=name, fast=_fast(checks, required, accepts), accepts=accepts, explain=explain)
 
 
@@ -119,6 +129,7 @@ def _fast(checks: _Checks, required: bool, accepts: Callable[[str], Any] | None)
 
 # Each builder returns _Checks for non-empty values; accepts must refuse "" when it is not None (a
 # required column relies on it).
+
 
 def _string_rule(spec: dict[str, Any]) -> _Checks:
     pattern = spec.get("pattern")
@@ -185,7 +196,7 @@ def _plain_number_regex(is_int: bool, lo: float | None, hi: float | None) -> str
         digits = min(digits, _digits_below(hi))
     if digits < 1:
         return None
-    negatives = lo is None or lo <= -(10 ** digits)
+    negatives = lo is None or lo <= -(10**digits)
     fraction = "" if is_int else r"(?:\.[0-9]{0,15})?"
     return f"{'-?' if negatives else ''}[0-9]{{1,{digits}}}{fraction}"
 
@@ -240,8 +251,9 @@ class CompiledSchema:
     """A dataset's compiled checks: `columns` (header names, in order), `max_object_bytes`,
     `is_valid(row)` (fast, bool) and `explain(row)` (every reason of an invalid row, '; '-joined)."""
 
-    def __init__(self, name: str, columns: tuple[str, ...], rules: tuple[ColumnRule, ...],
-                 max_object_bytes: int) -> None:
+    def __init__(
+        self, name: str, columns: tuple[str, ...], rules: tuple[ColumnRule, ...], max_object_bytes: int
+    ) -> None:
         self.name = name
         self.columns = columns
         self.rules = rules
@@ -286,8 +298,9 @@ class CompiledSchema:
         """Why the row is invalid; every failing column, in column order, joined by '; '."""
         if len(row) != self.field_count:
             return f"expected {self.field_count} fields, got {len(row)}"
-        reasons = [reason for rule, value in zip(self.rules, row, strict=True)
-                   if (reason := rule.explain(value)) is not None]
+        reasons = [
+            reason for rule, value in zip(self.rules, row, strict=True) if (reason := rule.explain(value)) is not None
+        ]
         # accepts and explain disagreeing is a bug in this module; never let a row vanish without a reason.
         return "; ".join(reasons) or "rejected by the schema (no reason found)"
 
@@ -321,6 +334,8 @@ def load_schemas(path: Path) -> dict[str, CompiledSchema]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise SchemaError(f"cannot read dataset schemas at {path}: {exc.strerror or exc}; package schemas.json "
-                          "(python -m platform_config.datasets --out ...) or set DATASET_SCHEMAS_PATH") from exc
+        raise SchemaError(
+            f"cannot read dataset schemas at {path}: {exc.strerror or exc}; package schemas.json "
+            "(python -m platform_config.datasets --out ...) or set DATASET_SCHEMAS_PATH"
+        ) from exc
     return parse_schemas(text)

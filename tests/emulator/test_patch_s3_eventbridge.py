@@ -10,8 +10,7 @@ def test_eventbridge_configuration_is_read_back(aws: Callable[[str], Any], name:
     s3 = aws("s3")
     bucket = name("events")
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_notification_configuration(Bucket=bucket,
-                                             NotificationConfiguration={"EventBridgeConfiguration": {}})
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
     assert s3.get_bucket_notification_configuration(Bucket=bucket)["EventBridgeConfiguration"] == {}
 
 

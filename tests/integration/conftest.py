@@ -36,8 +36,12 @@ def emulator_url() -> Iterator[str]:
     """Start `python -m emulator start` on a free port; SIGTERM it afterwards, whatever happens."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "start", "--port", str(port), "--ttl-hours", "1"],
-                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "start", "--port", str(port), "--ttl-hours", "1"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not is_healthy(url):
@@ -57,20 +61,28 @@ def emulator_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def terraform_env(emulator_url: str) -> dict[str, str]:
     """Environment for terraform against the emulator, with the project's CLI config."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
+    }
     cli_config = REPO / ".terraform.d" / "cli.tfrc"
     if cli_config.exists():  # written by `make setup` when a provider mirror is present
         env["TF_CLI_CONFIG_FILE"] = str(cli_config)
-    env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1",
-               AWS_DEFAULT_REGION="us-east-1", TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1",
-               TF_INPUT="0")
+    env.update(
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
+        TF_IN_AUTOMATION="1",
+        CHECKPOINT_DISABLE="1",
+        TF_INPUT="0",
+    )
     return env
 
 
 @pytest.fixture(scope="session")
-def deployed(emulator_url: str, terraform_env: dict[str, str],
-             tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def deployed(emulator_url: str, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Every local stack, synthesized into a temp dir and applied with terraform.
 
     The same Terraform JSON `make demo` deploys; the developer's cdktf.out/ and .state/
@@ -78,8 +90,9 @@ def deployed(emulator_url: str, terraform_env: dict[str, str],
     """
     workdir = tmp_path_factory.mktemp("local-deploy")
     port = str(urlparse(emulator_url).port)
-    synth = synth_app(load_config("local", EMULATOR_PORT=port, LOCAL_STATE_DIR=str(workdir / "state")),
-                      workdir / "cdktf.out")
+    synth = synth_app(
+        load_config("local", EMULATOR_PORT=port, LOCAL_STATE_DIR=str(workdir / "state")), workdir / "cdktf.out"
+    )
     for stack in synth.stacks:  # alphabetical, which is also dependency order today
         stack_dir = synth.outdir / "stacks" / stack
         for args in (["init", "-no-color"], ["apply", "-auto-approve", "-no-color"]):
@@ -103,5 +116,10 @@ def stack_outputs(deployed: Synthesized, terraform_env: dict[str, str]) -> Calla
 @pytest.fixture(scope="session")
 def aws(emulator_url: str) -> Callable[[str], Any]:
     """`aws("s3")` -> a boto3 client for the integration emulator."""
-    return lambda service: boto3.client(service, endpoint_url=emulator_url, region_name="us-east-1",
-                                        aws_access_key_id="test", aws_secret_access_key="test")
+    return lambda service: boto3.client(
+        service,
+        endpoint_url=emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )

@@ -35,7 +35,8 @@ def wait_for_object(s3: Any, bucket: str, key: str) -> bytes:
 
 
 def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
-        stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]) -> None:
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
     outputs, s3 = stack_outputs("data-pipeline"), aws("s3")
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
     bad = 16
@@ -47,8 +48,7 @@ def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
     manifest = json.loads(wait_for_object(s3, processed, f"processed/{base}.manifest.json"))
     assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_quarantined"]) == (500, 500 - bad, bad)
     clean = gzip.decompress(s3.get_object(Bucket=processed, Key=f"processed/{base}.csv.gz")["Body"].read())
-    rejected = gzip.decompress(s3.get_object(Bucket=processed, Key=f"quarantine/{base}.rejected.csv.gz")["Body"]
-                               .read())
+    rejected = gzip.decompress(s3.get_object(Bucket=processed, Key=f"quarantine/{base}.rejected.csv.gz")["Body"].read())
     assert len(clean.decode().splitlines()) == 1 + 500 - bad  # header + clean rows
     rejected_rows = list(csv.DictReader(io.StringIO(rejected.decode())))
     assert len(rejected_rows) == bad and all(row["reason"] for row in rejected_rows)
@@ -58,7 +58,8 @@ def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
 
 
 def test_a_file_with_the_wrong_header_is_quarantined_whole_with_a_report(
-        stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]) -> None:
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
     outputs, s3 = stack_outputs("data-pipeline"), aws("s3")
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
     s3.put_object(Bucket=raw, Key="incoming/churn/swapped.csv", Body=bad_file_bytes("wrong_header"))
@@ -70,7 +71,8 @@ def test_a_file_with_the_wrong_header_is_quarantined_whole_with_a_report(
 
 
 def test_handler_exceptions_surface_as_lambda_function_errors(
-        stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]) -> None:
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
     function = stack_outputs("data-pipeline")["data_processor_function_name"]
     response = aws("lambda").invoke(FunctionName=function, Payload=json.dumps({"unexpected": "event"}))
     assert response["FunctionError"] == "Unhandled"
@@ -78,14 +80,17 @@ def test_handler_exceptions_surface_as_lambda_function_errors(
 
 
 def test_backfill_processes_every_object_under_a_prefix(
-        stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]) -> None:
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
     outputs, s3, sfn = stack_outputs("data-pipeline"), aws("s3"), aws("stepfunctions")
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
     for part in range(4):
         s3.put_object(Bucket=raw, Key=f"incoming/churn/backfill/part-{part}.csv", Body=csv_bytes(50, seed=part))
-    execution = sfn.start_execution(stateMachineArn=outputs["backfill_state_machine_arn"],
-                                    name=f"backfill-test-{int(time.time())}",
-                                    input=json.dumps({"prefix": "incoming/churn/backfill/"}))
+    execution = sfn.start_execution(
+        stateMachineArn=outputs["backfill_state_machine_arn"],
+        name=f"backfill-test-{int(time.time())}",
+        input=json.dumps({"prefix": "incoming/churn/backfill/"}),
+    )
     deadline = time.monotonic() + WAIT_SECONDS
     while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
         assert time.monotonic() < deadline, "backfill did not finish"
@@ -94,6 +99,7 @@ def test_backfill_processes_every_object_under_a_prefix(
     assert json.loads(status["output"]) == {"objects": 4}
     date = s3.head_object(Bucket=raw, Key="incoming/churn/backfill/part-0.csv")["LastModified"].strftime("%Y-%m-%d")
     for part in range(4):
-        manifest = json.loads(wait_for_object(
-            s3, processed, f"processed/churn/dt={date}/backfill--part-{part}.manifest.json"))
+        manifest = json.loads(
+            wait_for_object(s3, processed, f"processed/churn/dt={date}/backfill--part-{part}.manifest.json")
+        )
         assert manifest["rows_read"] == manifest["rows_written"] == 50

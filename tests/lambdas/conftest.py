@@ -60,9 +60,20 @@ def buckets(aws_env: None) -> Iterator[Buckets]:
         for name in (RAW_BUCKET, PROCESSED_BUCKET):
             key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
             s3.create_bucket(Bucket=name)
-            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
-                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
-                "BucketKeyEnabled": True}]})
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": key_arn,
+                            },
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+            )
         s3.put_bucket_versioning(Bucket=RAW_BUCKET, VersioningConfiguration={"Status": "Enabled"})
         yield Buckets(s3=s3)
 

@@ -8,11 +8,20 @@ from tooling import bench_processor
 def figures(processor_mb_s: float, small_growth: float, large_growth: float) -> dict:
     def mode(mb_s: float, growth: float, rows: bool) -> dict:
         extra = {"rows_read": 10, "rows_quarantined": 1} if rows else {}
-        return {"seconds": 1.0, "in_bytes": 10_000_000, "mb_per_s": mb_s, "peak_mib": 20.0 + growth,
-                "growth_mib": growth, "out_bytes": 2_000_000, **extra}
+        return {
+            "seconds": 1.0,
+            "in_bytes": 10_000_000,
+            "mb_per_s": mb_s,
+            "peak_mib": 20.0 + growth,
+            "growth_mib": growth,
+            "out_bytes": 2_000_000,
+            **extra,
+        }
 
-    return {10.0: {"floor": mode(20.0, 0.5, False), "processor": mode(processor_mb_s, small_growth, True)},
-            200.0: {"floor": mode(20.0, 0.5, False), "processor": mode(processor_mb_s, large_growth, True)}}
+    return {
+        10.0: {"floor": mode(20.0, 0.5, False), "processor": mode(processor_mb_s, small_growth, True)},
+        200.0: {"floor": mode(20.0, 0.5, False), "processor": mode(processor_mb_s, large_growth, True)},
+    }
 
 
 def test_report_states_when_targets_are_met():

@@ -34,13 +34,28 @@ def handler_module(buckets: Buckets, schemas_path: Any, monkeypatch: pytest.Monk
 
 def s3_event(*records: tuple[str, str | None]) -> dict[str, Any]:
     """An S3 ObjectCreated notification; keys URL-encoded the way S3 sends them."""
-    return {"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2025-06-30T12:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": RAW_BUCKET, "arn": f"arn:aws:s3:::{RAW_BUCKET}"},
-               "object": {"key": quote_plus(key, safe="/"), "size": 1, "eTag": "x",
-                          **({"versionId": version} if version else {})}},
-    } for key, version in records]}
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2025-06-30T12:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": RAW_BUCKET, "arn": f"arn:aws:s3:::{RAW_BUCKET}"},
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": 1,
+                        "eTag": "x",
+                        **({"versionId": version} if version else {}),
+                    },
+                },
+            }
+            for key, version in records
+        ]
+    }
 
 
 def invoke(handler_module: Any, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,7 +93,10 @@ def assert_nothing_lost(buckets: Buckets, result: dict[str, Any], input_rows: li
     manifest = json.loads(buckets.read(manifest_key))
     assert manifest["rows_read"] == manifest["rows_written"] + manifest["rows_quarantined"]
     assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_quarantined"]) == (
-        result["rows_read"], result["rows_written"], result["rows_quarantined"])
+        result["rows_read"],
+        result["rows_written"],
+        result["rows_quarantined"],
+    )
 
 
 def churn_csv(rows: int, *, bad_rows: int = 0, seed: int = 3) -> tuple[bytes, list[str]]:
@@ -93,6 +111,7 @@ def churn_csv(rows: int, *, bad_rows: int = 0, seed: int = 3) -> tuple[bytes, li
 
 # --- processed objects --------------------------------------------------------------------------------
 
+
 def test_bad_rows_of_every_kind_go_to_quarantine_with_their_reason(buckets, handler_module):
     body, defects = churn_csv(400, bad_rows=40)
     key = "incoming/churn/2025/06/export.csv"
@@ -104,8 +123,16 @@ def test_bad_rows_of_every_kind_go_to_quarantine_with_their_reason(buckets, hand
     rejected = buckets.read_csv(result["outputs"][1])[1:]
     assert [int(row[0]) for row in rejected] == [i + 1 for i, kind in enumerate(defects) if kind]
     reasons = {defects[int(row[0]) - 1]: row[1] for row in rejected}
-    assert reasons.keys() == {"missing_required", "out_of_range", "not_a_number", "bad_enum", "bad_date",
-                              "wrong_field_count", "bad_bool", "bad_pattern"}
+    assert reasons.keys() == {
+        "missing_required",
+        "out_of_range",
+        "not_a_number",
+        "bad_enum",
+        "bad_date",
+        "wrong_field_count",
+        "bad_bool",
+        "bad_pattern",
+    }
     assert "required value is missing" in reasons["missing_required"]
     assert reasons["out_of_range"].startswith("tenure_months: ")
     assert reasons["not_a_number"].startswith("monthly_charges: ") and "is not a number" in reasons["not_a_number"]
@@ -125,21 +152,30 @@ def test_outputs_and_manifest_use_the_documented_keys_and_fingerprint(buckets, h
     day = head["LastModified"].strftime("%Y-%m-%d")
     (result,) = invoke(handler_module, s3_event((key, version)))
 
-    assert result["outputs"] == [f"processed/churn/dt={day}/crm--export.csv.gz",
-                                 f"quarantine/churn/dt={day}/crm--export.rejected.csv.gz",
-                                 f"processed/churn/dt={day}/crm--export.manifest.json"]
+    assert result["outputs"] == [
+        f"processed/churn/dt={day}/crm--export.csv.gz",
+        f"quarantine/churn/dt={day}/crm--export.rejected.csv.gz",
+        f"processed/churn/dt={day}/crm--export.manifest.json",
+    ]
     assert buckets.processed_keys() == sorted(result["outputs"])
     assert (result["source_bucket"], result["source_key"], result["version_id"]) == (RAW_BUCKET, key, version)
     assert result["etag"] == head["ETag"].strip('"') and result["reason"] is None
     manifest = json.loads(buckets.read(result["outputs"][2]))
     assert manifest["source"] == {
-        "bucket": RAW_BUCKET, "key": key, "version_id": version, "etag": result["etag"], "size": len(body),
-        "sha256": hashlib.sha256(body).hexdigest(), "gzip": False,
-        "last_modified": head["LastModified"].isoformat().replace("+00:00", "Z")}
+        "bucket": RAW_BUCKET,
+        "key": key,
+        "version_id": version,
+        "etag": result["etag"],
+        "size": len(body),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "gzip": False,
+        "last_modified": head["LastModified"].isoformat().replace("+00:00", "Z"),
+    }
     assert manifest["dataset"] == "churn" and manifest["schema"]["columns"] == list(COLUMNS)
     assert manifest["outputs"] == [
         {"kind": "processed", "bucket": PROCESSED_BUCKET, "key": result["outputs"][0], "rows": 45},
-        {"kind": "rejected", "bucket": PROCESSED_BUCKET, "key": result["outputs"][1], "rows": 5}]
+        {"kind": "rejected", "bucket": PROCESSED_BUCKET, "key": result["outputs"][1], "rows": 5},
+    ]
     assert manifest["processed_at"].endswith("Z")
 
 
@@ -258,8 +294,9 @@ def test_unusable_object_is_quarantined_whole(buckets, handler_module, kind, key
     assert result["outputs"][0] == f"quarantine/churn/dt={day}/{stem}/{name}"
 
 
-def test_object_over_the_size_limit_is_quarantined_before_it_is_read(buckets, handler_module, tmp_path,
-                                                                     schemas_text, monkeypatch):
+def test_object_over_the_size_limit_is_quarantined_before_it_is_read(
+    buckets, handler_module, tmp_path, schemas_text, monkeypatch
+):
     document = json.loads(schemas_text)
     document["datasets"]["churn"]["max_object_mib"] = 1
     small_limit = tmp_path / "schemas.json"
@@ -322,21 +359,22 @@ def test_failure_midway_aborts_the_multipart_upload_already_started(buckets, sch
     from data_processor.service import Settings, process_object
 
     good = csv_bytes(3000)
-    body = good + "CUST-99999999,2024-01-05,3,20.00,60.00,one-year,mailed-check,none,0,Zürich,false\n".encode(
-        "latin-1")
+    body = good + "CUST-99999999,2024-01-05,3,20.00,60.00,one-year,mailed-check,none,0,Zürich,false\n".encode("latin-1")
     key = "incoming/churn/late-error.csv"
     version = buckets.put_raw(key, body)
     started = []
     original = buckets.s3.create_multipart_upload
     monkeypatch.setattr(buckets.s3, "create_multipart_upload", lambda **kw: started.append(kw["Key"]) or original(**kw))
-    result = process_object(buckets.s3, ObjectRef(RAW_BUCKET, key, version),
-                            Settings(PROCESSED_BUCKET, schemas, part_size=small_parts))
+    result = process_object(
+        buckets.s3, ObjectRef(RAW_BUCKET, key, version), Settings(PROCESSED_BUCKET, schemas, part_size=small_parts)
+    )
 
     assert started, "the clean output had already started a multipart upload"
     assert_quarantined_whole(buckets, result.to_dict(), key, body, "not_utf8")
 
 
 # --- errors that must raise ------------------------------------------------------------------------------
+
 
 def test_transient_upload_error_raises_and_leaves_no_output(buckets, handler_module, monkeypatch):
     from botocore.exceptions import ClientError
@@ -378,6 +416,7 @@ def test_unrecognised_event_raises(handler_module):
 
 # --- logs -----------------------------------------------------------------------------------------------
 
+
 def test_one_json_log_line_per_object_with_the_request_id(buckets, handler_module, capsys):
     body, _ = churn_csv(30, bad_rows=3)
     key = "incoming/churn/export.csv"
@@ -387,10 +426,16 @@ def test_one_json_log_line_per_object_with_the_request_id(buckets, handler_modul
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
     assert [(line["level"], line["message"]) for line in lines] == [
-        ("INFO", "object processed"), ("WARNING", "object quarantined")]
+        ("INFO", "object processed"),
+        ("WARNING", "object quarantined"),
+    ]
     assert all(line["correlation_id"] == "req-0001" for line in lines)
-    assert (lines[0]["source_key"], lines[0]["rows_read"], lines[0]["rows_written"],
-            lines[0]["rows_quarantined"]) == (key, 30, 27, 3)
+    assert (lines[0]["source_key"], lines[0]["rows_read"], lines[0]["rows_written"], lines[0]["rows_quarantined"]) == (
+        key,
+        30,
+        27,
+        3,
+    )
     assert lines[1]["reason_code"] == "missing"
 
 
@@ -398,6 +443,8 @@ def test_rejected_file_keeps_wrong_width_rows_as_they_were(buckets, handler_modu
     body = csv_bytes(2) + b"CUST-00000003,2024-01-01\n" + b"a,b,c,d,e,f,g,h,i,j,k,l,m\n"
     result = upload_and_invoke(buckets, handler_module, "incoming/churn/ragged.csv", body)
     rejected = read_gzip_csv(buckets.read(result["outputs"][1]))
-    assert rejected[1:] == [["3", "expected 11 fields, got 2", "CUST-00000003", "2024-01-01"],
-                            ["4", "expected 11 fields, got 13", *"abcdefghijklm"]]
+    assert rejected[1:] == [
+        ["3", "expected 11 fields, got 2", "CUST-00000003", "2024-01-01"],
+        ["4", "expected 11 fields, got 13", *"abcdefghijklm"],
+    ]
     assert_nothing_lost(buckets, result, rows_of(body))

@@ -11,40 +11,57 @@ from data_processor import keys
 from data_processor.events import InvalidEvent, ObjectRef, parse_event
 
 
-@pytest.mark.parametrize(("key", "dataset", "path", "readable"), [
-    ("incoming/churn/export.csv", "churn", "export.csv", True),
-    ("incoming/churn/2025/06/export.csv.gz", "churn", "2025/06/export.csv.gz", True),
-    ("incoming/export.csv", None, "export.csv", True),
-    ("incoming/churn/", None, "churn/", True),
-    ("incoming//x.csv", None, "/x.csv", True),
-    ("exports/churn.csv", None, "exports/churn.csv", False),
-    ("incomingX/churn/a.csv", None, "incomingX/churn/a.csv", False),
-])
+@pytest.mark.parametrize(
+    ("key", "dataset", "path", "readable"),
+    [
+        ("incoming/churn/export.csv", "churn", "export.csv", True),
+        ("incoming/churn/2025/06/export.csv.gz", "churn", "2025/06/export.csv.gz", True),
+        ("incoming/export.csv", None, "export.csv", True),
+        ("incoming/churn/", None, "churn/", True),
+        ("incoming//x.csv", None, "/x.csv", True),
+        ("exports/churn.csv", None, "exports/churn.csv", False),
+        ("incomingX/churn/a.csv", None, "incomingX/churn/a.csv", False),
+    ],
+)
 def test_source_keys_split_into_dataset_and_path(key, dataset, path, readable):
     source = keys.parse_source_key(key)
     assert (source.dataset, source.path, source.readable) == (dataset, path, readable)
 
 
-@pytest.mark.parametrize(("path", "name"), [
-    ("export.csv", "export"), ("export.csv.gz", "export"), ("export.gz", "export"), ("EXPORT.CSV.GZ", "EXPORT"),
-    ("2025/06/export.csv", "2025--06--export"), ("export.tsv", "export.tsv"), ("export", "export"),
-    ("a.csv.csv", "a.csv"), (".csv", ".csv"), ("June 2025/x+y.csv", "June 2025--x+y"),
-])
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("export.csv", "export"),
+        ("export.csv.gz", "export"),
+        ("export.gz", "export"),
+        ("EXPORT.CSV.GZ", "EXPORT"),
+        ("2025/06/export.csv", "2025--06--export"),
+        ("export.tsv", "export.tsv"),
+        ("export", "export"),
+        ("a.csv.csv", "a.csv"),
+        (".csv", ".csv"),
+        ("June 2025/x+y.csv", "June 2025--x+y"),
+    ],
+)
 def test_source_name_drops_the_suffix_and_flattens_folders(path, name):
     assert keys.source_name(path) == name
 
 
 def test_output_keys_follow_the_documented_layout():
     out = keys.output_keys("churn", "2025-06-30", "crm--export")
-    assert out == keys.OutputKeys(clean="processed/churn/dt=2025-06-30/crm--export.csv.gz",
-                                  rejected="quarantine/churn/dt=2025-06-30/crm--export.rejected.csv.gz",
-                                  manifest="processed/churn/dt=2025-06-30/crm--export.manifest.json")
+    assert out == keys.OutputKeys(
+        clean="processed/churn/dt=2025-06-30/crm--export.csv.gz",
+        rejected="quarantine/churn/dt=2025-06-30/crm--export.rejected.csv.gz",
+        manifest="processed/churn/dt=2025-06-30/crm--export.manifest.json",
+    )
 
 
 def test_quarantine_keys_of_known_and_unknown_datasets():
     known = keys.quarantine_keys(keys.parse_source_key("incoming/churn/2025/export.csv.gz"), True, "2025-06-30")
-    assert known == keys.QuarantineKeys(copy="quarantine/churn/dt=2025-06-30/2025--export/export.csv.gz",
-                                        report="quarantine/churn/dt=2025-06-30/2025--export/report.json")
+    assert known == keys.QuarantineKeys(
+        copy="quarantine/churn/dt=2025-06-30/2025--export/export.csv.gz",
+        report="quarantine/churn/dt=2025-06-30/2025--export/report.json",
+    )
     unknown = keys.quarantine_keys(keys.parse_source_key("incoming/orders/a.csv"), False, "2025-06-30")
     assert unknown.copy == "quarantine/_unknown/dt=2025-06-30/orders--a/a.csv"
     outside = keys.quarantine_keys(keys.parse_source_key("tmp/a.csv"), False, "2025-06-30")
@@ -68,19 +85,29 @@ def test_partition_date_is_the_utc_day():
 
 
 def test_s3_notification_records_are_decoded():
-    event = {"Records": [
-        {"eventSource": "aws:s3", "eventTime": "2025-06-30T12:00:00.000Z",
-         "s3": {"bucket": {"name": "raw"}, "object": {"key": "incoming/churn/June+2025/a%2Bb.csv", "versionId": "v1"}}},
-        {"eventSource": "aws:s3", "s3": {"bucket": {"name": "raw"}, "object": {"key": "incoming/churn/b.csv"}}},
-    ]}
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventTime": "2025-06-30T12:00:00.000Z",
+                "s3": {
+                    "bucket": {"name": "raw"},
+                    "object": {"key": "incoming/churn/June+2025/a%2Bb.csv", "versionId": "v1"},
+                },
+            },
+            {"eventSource": "aws:s3", "s3": {"bucket": {"name": "raw"}, "object": {"key": "incoming/churn/b.csv"}}},
+        ]
+    }
     assert parse_event(event) == [
         ObjectRef("raw", "incoming/churn/June 2025/a+b.csv", "v1", datetime(2025, 6, 30, 12, tzinfo=UTC)),
-        ObjectRef("raw", "incoming/churn/b.csv", None, None)]
+        ObjectRef("raw", "incoming/churn/b.csv", None, None),
+    ]
 
 
 def test_backfill_items_take_plain_keys():
     assert parse_event({"bucket": "raw", "key": "incoming/churn/a+b c.csv", "versionId": "v9"}) == [
-        ObjectRef("raw", "incoming/churn/a+b c.csv", "v9")]
+        ObjectRef("raw", "incoming/churn/a+b c.csv", "v9")
+    ]
     assert parse_event({"bucket": "raw", "key": "k", "versionId": ""}) == [ObjectRef("raw", "k")]
 
 
@@ -88,18 +115,31 @@ def test_s3_test_event_is_a_no_op():
     assert parse_event({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "raw"}) == []
 
 
-@pytest.mark.parametrize(("event", "message"), [
-    ([], "must be a JSON object"),
-    ({"Records": {}}, "Records must be a list"),
-    ({"Records": [{"eventSource": "aws:sqs"}]}, r"Records\[0\].eventSource must be aws:s3"),
-    ({"Records": [{"eventSource": "aws:s3", "s3": {}}]}, r"Records\[0\].s3 needs bucket.name and object.key"),
-    ({"Records": [{"eventSource": "aws:s3", "eventTime": "noon",
-                   "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}, "eventTime"),
-    ({"bucket": "raw"}, "key must be a non-empty string"),
-    ({"bucket": "", "key": "k"}, "bucket must be a non-empty string"),
-    ({"bucket": "b", "key": "k", "versionId": 3}, "versionId must be a string"),
-    ({"detail": {}}, "expected an S3 notification"),
-])
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ([], "must be a JSON object"),
+        ({"Records": {}}, "Records must be a list"),
+        ({"Records": [{"eventSource": "aws:sqs"}]}, r"Records\[0\].eventSource must be aws:s3"),
+        ({"Records": [{"eventSource": "aws:s3", "s3": {}}]}, r"Records\[0\].s3 needs bucket.name and object.key"),
+        (
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:s3",
+                        "eventTime": "noon",
+                        "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}},
+                    }
+                ]
+            },
+            "eventTime",
+        ),
+        ({"bucket": "raw"}, "key must be a non-empty string"),
+        ({"bucket": "", "key": "k"}, "bucket must be a non-empty string"),
+        ({"bucket": "b", "key": "k", "versionId": 3}, "versionId must be a string"),
+        ({"detail": {}}, "expected an S3 notification"),
+    ],
+)
 def test_malformed_events_raise_naming_the_field(event, message):
     with pytest.raises(InvalidEvent, match=message):
         parse_event(event)

@@ -18,7 +18,7 @@ from sample_data import BAD_FILE_KINDS, COLUMNS, bad_file_bytes, csv_bytes
 
 def rows_only(n: int, seed: int = 0) -> bytes:
     """n churn data rows without the header."""
-    return csv_bytes(n, seed)[len(csv_bytes(0)):]
+    return csv_bytes(n, seed)[len(csv_bytes(0)) :]
 
 
 def run(churn, data: bytes, *, named_gzip: bool = False):
@@ -35,8 +35,22 @@ def test_rows_are_routed_and_counted(churn):
     assert read_gzip_csv(clean)[0] == list(COLUMNS) and len(read_gzip_csv(clean)) == 6
     assert read_gzip_csv(rejected) == [
         ["row_number", "reason", *COLUMNS],
-        ["4", "tenure_months: '-3' is below the minimum 0",
-         "CUST-00000004", "2024-01-01", "-3", "1", "1", "one-year", "credit-card", "dsl", "0", "europe", "true"]]
+        [
+            "4",
+            "tenure_months: '-3' is below the minimum 0",
+            "CUST-00000004",
+            "2024-01-01",
+            "-3",
+            "1",
+            "1",
+            "one-year",
+            "credit-card",
+            "dsl",
+            "0",
+            "europe",
+            "true",
+        ],
+    ]
     assert result.source_sha256 == hashlib.sha256(data).hexdigest() and result.source_bytes == len(data)
     assert result.gzip_input is False
 
@@ -89,8 +103,15 @@ def test_gzip_input_is_decompressed_and_hashed_as_stored(churn):
     assert gzip.decompress(clean) == plain
 
 
-EXPECTED_CODES = {"empty": "empty", "not_utf8": "not_utf8", "wrong_header": "bad_header", "fake_gzip": "not_gzip",
-                  "not_csv": "not_csv", "malformed_csv": "not_csv", "truncated_gzip": "corrupt_gzip"}
+EXPECTED_CODES = {
+    "empty": "empty",
+    "not_utf8": "not_utf8",
+    "wrong_header": "bad_header",
+    "fake_gzip": "not_gzip",
+    "not_csv": "not_csv",
+    "malformed_csv": "not_csv",
+    "truncated_gzip": "corrupt_gzip",
+}
 
 
 @pytest.mark.parametrize("kind", [k for k in BAD_FILE_KINDS if k != "oversize"])
@@ -101,15 +122,18 @@ def test_every_bad_file_kind_is_rejected_whole_with_its_code(churn, kind):
     assert caught.value.reason
 
 
-@pytest.mark.parametrize(("data", "code", "words"), [
-    (b"\xef\xbb\xbf" + csv_bytes(1), "bad_header", "byte-order mark"),
-    (b"customer_id,signup_date\n", "bad_header", "the header has 2 columns, dataset churn has 11"),
-    (b"\n" + csv_bytes(1), "bad_header", "the header has 0 columns"),
-    (gzip.compress(b""), "empty", "no header"),
-    (csv_bytes(1) + b"\xff\xfe\n", "not_utf8", "byte 0xff"),
-    (csv_bytes(1).replace(b"CUST-", b"CU\x00ST-"), "not_csv", "NUL"),
-    (csv_bytes(0) + b"x" * 140_000 + b"\n", "not_csv", "field larger than field limit"),
-])
+@pytest.mark.parametrize(
+    ("data", "code", "words"),
+    [
+        (b"\xef\xbb\xbf" + csv_bytes(1), "bad_header", "byte-order mark"),
+        (b"customer_id,signup_date\n", "bad_header", "the header has 2 columns, dataset churn has 11"),
+        (b"\n" + csv_bytes(1), "bad_header", "the header has 0 columns"),
+        (gzip.compress(b""), "empty", "no header"),
+        (csv_bytes(1) + b"\xff\xfe\n", "not_utf8", "byte 0xff"),
+        (csv_bytes(1).replace(b"CUST-", b"CU\x00ST-"), "not_csv", "NUL"),
+        (csv_bytes(0) + b"x" * 140_000 + b"\n", "not_csv", "field larger than field limit"),
+    ],
+)
 def test_whole_object_reasons_are_specific(churn, data, code, words):
     with pytest.raises(WholeObjectRejected) as caught:
         run(churn, data)
@@ -144,12 +168,13 @@ def test_read_errors_are_not_mistaken_for_bad_data(churn):
 
 def test_memory_does_not_grow_with_input_size(churn):
     """Peak traced memory for 4x the input stays within a margin of the small run (streams, never loads)."""
+
     class Repeat:
         """A source of `total` bytes: the header once, then rows repeated, produced lazily."""
 
         def __init__(self, total: int):
             self.header, body = csv_bytes(0), csv_bytes(2000)
-            self.chunk = body[len(self.header):]
+            self.chunk = body[len(self.header) :]
             self.left, self.sent_header = total, False
 
         def read(self, size=-1):

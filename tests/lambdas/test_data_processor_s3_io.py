@@ -30,12 +30,19 @@ def spy(client, monkeypatch, *names, arguments=None):
 
 def test_output_above_one_part_is_a_multipart_upload_with_the_right_bytes(buckets, small_parts, monkeypatch):
     arguments = []
-    calls = spy(buckets.s3, monkeypatch, "create_multipart_upload", "upload_part", "complete_multipart_upload",
-                "put_object", arguments=arguments)
+    calls = spy(
+        buckets.s3,
+        monkeypatch,
+        "create_multipart_upload",
+        "upload_part",
+        "complete_multipart_upload",
+        "put_object",
+        arguments=arguments,
+    )
     data = os.urandom(small_parts * 5 + 123)
     writer = MultipartUploadWriter(buckets.s3, PROCESSED_BUCKET, "processed/big.bin", part_size=small_parts)
     for start in range(0, len(data), 700):  # writes that do not line up with parts
-        writer.write(data[start:start + 700])
+        writer.write(data[start : start + 700])
     assert writer.upload_id is not None
     writer.complete()
 
@@ -50,8 +57,9 @@ def test_output_above_one_part_is_a_multipart_upload_with_the_right_bytes(bucket
 
 def test_small_output_is_one_put_object(buckets, small_parts, monkeypatch):
     calls = spy(buckets.s3, monkeypatch, "create_multipart_upload", "put_object")
-    with MultipartUploadWriter(buckets.s3, PROCESSED_BUCKET, "processed/small.bin", part_size=small_parts,
-                               content_type="application/gzip") as writer:
+    with MultipartUploadWriter(
+        buckets.s3, PROCESSED_BUCKET, "processed/small.bin", part_size=small_parts, content_type="application/gzip"
+    ) as writer:
         writer.write(b"x" * (small_parts - 1))
     assert calls == ["put_object"]
     head = buckets.s3.head_object(Bucket=PROCESSED_BUCKET, Key="processed/small.bin")
@@ -66,8 +74,10 @@ def test_empty_output_is_an_empty_object(buckets):
 
 
 def test_abort_removes_the_started_upload_and_publishes_nothing(buckets, small_parts):
-    with pytest.raises(RuntimeError, match="boom"), \
-            MultipartUploadWriter(buckets.s3, PROCESSED_BUCKET, "processed/x.bin", part_size=small_parts) as writer:
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        MultipartUploadWriter(buckets.s3, PROCESSED_BUCKET, "processed/x.bin", part_size=small_parts) as writer,
+    ):
         writer.write(b"y" * (small_parts * 3))
         assert buckets.open_uploads(), "an upload was started"
         raise RuntimeError("boom")
@@ -91,8 +101,16 @@ def test_part_size_must_be_positive(buckets):
 def test_copy_pins_the_version(buckets):
     old = buckets.put_raw("incoming/churn/a.csv", b"old")
     buckets.put_raw("incoming/churn/a.csv", b"new")
-    copy_object(buckets.s3, source_bucket=RAW_BUCKET, source_key="incoming/churn/a.csv", source_version=old,
-                source_etag=None, size=3, dest_bucket=PROCESSED_BUCKET, dest_key="quarantine/a.csv")
+    copy_object(
+        buckets.s3,
+        source_bucket=RAW_BUCKET,
+        source_key="incoming/churn/a.csv",
+        source_version=old,
+        source_etag=None,
+        size=3,
+        dest_bucket=PROCESSED_BUCKET,
+        dest_key="quarantine/a.csv",
+    )
     assert buckets.read("quarantine/a.csv") == b"old"
 
 
@@ -101,9 +119,17 @@ def test_copy_without_version_is_pinned_to_the_etag(buckets, monkeypatch):
     arguments = []
     spy(buckets.s3, monkeypatch, "copy_object", arguments=arguments)
     buckets.put_raw("incoming/churn/a.csv", b"new")
-    copy_object(buckets.s3, source_bucket=RAW_BUCKET, source_key="incoming/churn/a.csv", source_version=None,
-                source_etag="abc123", size=3, dest_bucket=PROCESSED_BUCKET, dest_key="quarantine/a.csv")
-    (_, kwargs), = arguments
+    copy_object(
+        buckets.s3,
+        source_bucket=RAW_BUCKET,
+        source_key="incoming/churn/a.csv",
+        source_version=None,
+        source_etag="abc123",
+        size=3,
+        dest_bucket=PROCESSED_BUCKET,
+        dest_key="quarantine/a.csv",
+    )
+    ((_, kwargs),) = arguments
     assert kwargs["CopySourceIfMatch"] == '"abc123"' and "VersionId" not in kwargs["CopySource"]
     assert kwargs["TaggingDirective"] == "REPLACE"
 
@@ -112,9 +138,18 @@ def test_objects_over_the_single_copy_limit_are_copied_in_parts(buckets, small_p
     calls = spy(buckets.s3, monkeypatch, "copy_object", "upload_part_copy")
     data = os.urandom(small_parts * 3 + 5)
     version = buckets.put_raw("incoming/churn/big.csv", data)
-    copy_object(buckets.s3, source_bucket=RAW_BUCKET, source_key="incoming/churn/big.csv", source_version=version,
-                source_etag=None, size=len(data), dest_bucket=PROCESSED_BUCKET, dest_key="quarantine/big.csv",
-                part_bytes=small_parts, max_single_copy=small_parts)
+    copy_object(
+        buckets.s3,
+        source_bucket=RAW_BUCKET,
+        source_key="incoming/churn/big.csv",
+        source_version=version,
+        source_etag=None,
+        size=len(data),
+        dest_bucket=PROCESSED_BUCKET,
+        dest_key="quarantine/big.csv",
+        part_bytes=small_parts,
+        max_single_copy=small_parts,
+    )
     assert calls == ["upload_part_copy"] * 4
     assert buckets.read("quarantine/big.csv") == data
 

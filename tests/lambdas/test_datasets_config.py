@@ -57,10 +57,16 @@ def test_the_repository_declares_the_churn_dataset():
 
 def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
     orders = load_text(tmp_path, VALID)["orders"]
-    assert orders == DatasetSchema("orders", (
-        ColumnSpec("order_id", "string", pattern="O[0-9]+"),
-        ColumnSpec("amount", "float", required=False, min=0, max=1e6),
-        ColumnSpec("status", "enum", allowed=("open", "closed"))), max_object_mib=10, description="test")
+    assert orders == DatasetSchema(
+        "orders",
+        (
+            ColumnSpec("order_id", "string", pattern="O[0-9]+"),
+            ColumnSpec("amount", "float", required=False, min=0, max=1e6),
+            ColumnSpec("status", "enum", allowed=("open", "closed")),
+        ),
+        max_object_mib=10,
+        description="test",
+    )
     with pytest.raises(AttributeError):
         orders.name = "x"  # type: ignore[misc]
 
@@ -70,40 +76,72 @@ def replace(old: str, new: str) -> str:
     return VALID.replace(old, new, 1)
 
 
-@pytest.mark.parametrize(("text", "key", "value", "reason"), [
-    (replace('description = "test"', 'owner = "me"'), "orders.owner", "me", "unknown key"),
-    (replace('max_object_mib = 10', 'max_object_mib = 0'), "orders.max_object_mib", 0, "must be a positive integer"),
-    (replace('max_object_mib = 10', 'max_object_mib = -5'), "orders.max_object_mib", -5, "positive integer"),
-    (replace('max_object_mib = 10', 'max_object_mib = true'), "orders.max_object_mib", True, "positive integer"),
-    (replace('max_object_mib = 10', ''), "orders.max_object_mib", None, "required key is missing"),
-    (replace('type = "float"', 'type = "money"'), "orders.amount.type", "money", "unknown type"),
-    (replace('type = "float"', 'type = "float"\nunit = "EUR"'), "orders.amount.unit", "EUR", "unknown key"),
-    (replace('min = 0', 'min = 2e6'), "orders.amount.min", 2e6, "is greater than max 1000000.0"),
-    (replace('max = 1e6', 'max = nan'), "orders.amount.max", "nan", "must be a finite number"),
-    (replace('min = 0', 'min = "0"'), "orders.amount.min", "0", "must be a finite number"),
-    (replace('required = false', 'required = "no"'), "orders.amount.required", "no", "must be true or false"),
-    (replace('allowed = ["open", "closed"]', ''), "orders.status.allowed", None, "needs allowed values"),
-    (replace('allowed = ["open", "closed"]', 'allowed = []'), "orders.status.allowed", [], "non-empty array"),
-    (replace('allowed = ["open", "closed"]', 'allowed = ["open", "open"]'), "orders.status.allowed", "open",
-     "duplicate allowed value"),
-    (replace('allowed = ["open", "closed"]', 'allowed = ["open", ""]'), "orders.status.allowed", "",
-     "non-empty string"),
-    (replace('pattern = "O[0-9]+"', 'pattern = "O[0-9+"'), "orders.order_id.pattern", "O[0-9+",
-     "not a valid regular expression"),
-    (replace('max = 1e6', 'max = 1e6\npattern = "x"'), "orders.amount.pattern", "x", "only string columns"),
-    (replace('type = "string"', 'type = "int"'), "orders.order_id.pattern", "O[0-9]+", "only string columns"),
-    (replace('name = "amount"', 'name = "order_id"'), "orders.order_id.name", "order_id", "duplicate column name"),
-    (replace('name = "amount"', 'name = "total amount"'), "orders.columns[1].name", "total amount",
-     "column name must match"),
-    (replace('name = "status"\ntype = "enum"', 'name = "status"\ntype = "int"'), "orders.status.allowed",
-     ["open", "closed"], "only enum columns take allowed"),
-    (replace('type = "string"', 'type = "bool"\nmin = 1'), "orders.order_id.min", 1, "only int and float columns"),
-    (VALID.replace("[orders]", "[Orders]").replace("[[orders.", "[[Orders."), "Orders", "Orders",
-     "dataset name must match"),
-    ('[orders]\nmax_object_mib = 1\ncolumns = []\n', "orders.columns", [], "non-empty array of tables"),
-    ("", "file", "datasets.toml", "declares no dataset"),
-    ("[orders\n", "file", "datasets.toml", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "value", "reason"),
+    [
+        (replace('description = "test"', 'owner = "me"'), "orders.owner", "me", "unknown key"),
+        (
+            replace("max_object_mib = 10", "max_object_mib = 0"),
+            "orders.max_object_mib",
+            0,
+            "must be a positive integer",
+        ),
+        (replace("max_object_mib = 10", "max_object_mib = -5"), "orders.max_object_mib", -5, "positive integer"),
+        (replace("max_object_mib = 10", "max_object_mib = true"), "orders.max_object_mib", True, "positive integer"),
+        (replace("max_object_mib = 10", ""), "orders.max_object_mib", None, "required key is missing"),
+        (replace('type = "float"', 'type = "money"'), "orders.amount.type", "money", "unknown type"),
+        (replace('type = "float"', 'type = "float"\nunit = "EUR"'), "orders.amount.unit", "EUR", "unknown key"),
+        (replace("min = 0", "min = 2e6"), "orders.amount.min", 2e6, "is greater than max 1000000.0"),
+        (replace("max = 1e6", "max = nan"), "orders.amount.max", "nan", "must be a finite number"),
+        (replace("min = 0", 'min = "0"'), "orders.amount.min", "0", "must be a finite number"),
+        (replace("required = false", 'required = "no"'), "orders.amount.required", "no", "must be true or false"),
+        (replace('allowed = ["open", "closed"]', ""), "orders.status.allowed", None, "needs allowed values"),
+        (replace('allowed = ["open", "closed"]', "allowed = []"), "orders.status.allowed", [], "non-empty array"),
+        (
+            replace('allowed = ["open", "closed"]', 'allowed = ["open", "open"]'),
+            "orders.status.allowed",
+            "open",
+            "duplicate allowed value",
+        ),
+        (
+            replace('allowed = ["open", "closed"]', 'allowed = ["open", ""]'),
+            "orders.status.allowed",
+            "",
+            "non-empty string",
+        ),
+        (
+            replace('pattern = "O[0-9]+"', 'pattern = "O[0-9+"'),
+            "orders.order_id.pattern",
+            "O[0-9+",
+            "not a valid regular expression",
+        ),
+        (replace("max = 1e6", 'max = 1e6\npattern = "x"'), "orders.amount.pattern", "x", "only string columns"),
+        (replace('type = "string"', 'type = "int"'), "orders.order_id.pattern", "O[0-9]+", "only string columns"),
+        (replace('name = "amount"', 'name = "order_id"'), "orders.order_id.name", "order_id", "duplicate column name"),
+        (
+            replace('name = "amount"', 'name = "total amount"'),
+            "orders.columns[1].name",
+            "total amount",
+            "column name must match",
+        ),
+        (
+            replace('name = "status"\ntype = "enum"', 'name = "status"\ntype = "int"'),
+            "orders.status.allowed",
+            ["open", "closed"],
+            "only enum columns take allowed",
+        ),
+        (replace('type = "string"', 'type = "bool"\nmin = 1'), "orders.order_id.min", 1, "only int and float columns"),
+        (
+            VALID.replace("[orders]", "[Orders]").replace("[[orders.", "[[Orders."),
+            "Orders",
+            "Orders",
+            "dataset name must match",
+        ),
+        ("[orders]\nmax_object_mib = 1\ncolumns = []\n", "orders.columns", [], "non-empty array of tables"),
+        ("", "file", "datasets.toml", "declares no dataset"),
+        ("[orders\n", "file", "datasets.toml", "not valid TOML"),
+    ],
+)
 def test_every_bad_input_names_the_key_and_value(tmp_path, text, key, value, reason):
     with pytest.raises(ConfigError) as caught:
         load_text(tmp_path, text)
@@ -122,11 +160,21 @@ def test_int_bounds_must_be_integers(tmp_path):
 
 def test_schemas_json_is_the_documented_format(tmp_path):
     document = json.loads(schemas_json(load_text(tmp_path, VALID)))
-    assert document == {"format_version": 1, "datasets": {"orders": {
-        "name": "orders", "description": "test", "max_object_mib": 10, "columns": [
-            {"name": "order_id", "type": "string", "required": True, "pattern": "O[0-9]+"},
-            {"name": "amount", "type": "float", "required": False, "min": 0, "max": 1e6},
-            {"name": "status", "type": "enum", "required": True, "allowed": ["open", "closed"]}]}}}
+    assert document == {
+        "format_version": 1,
+        "datasets": {
+            "orders": {
+                "name": "orders",
+                "description": "test",
+                "max_object_mib": 10,
+                "columns": [
+                    {"name": "order_id", "type": "string", "required": True, "pattern": "O[0-9]+"},
+                    {"name": "amount", "type": "float", "required": False, "min": 0, "max": 1e6},
+                    {"name": "status", "type": "enum", "required": True, "allowed": ["open", "closed"]},
+                ],
+            }
+        },
+    }
 
 
 def test_schemas_json_is_stable_and_read_by_the_lambda():

@@ -100,8 +100,9 @@ def test_gzip_files_are_deterministic_too(tmp_path):
     first = write_csv(tmp_path / "a.csv.gz", seed=4, rows=100, gzip_output=True)
     second = write_csv(tmp_path / "b.csv.gz", seed=4, rows=100, gzip_output=True)
     assert first.sha256 == second.sha256 and first.gzip
-    assert gzip.decompress((tmp_path / "a.csv.gz").read_bytes()) == (write_csv(
-        tmp_path / "c.csv", seed=4, rows=100).path.read_bytes())
+    assert gzip.decompress((tmp_path / "a.csv.gz").read_bytes()) == (
+        write_csv(tmp_path / "c.csv", seed=4, rows=100).path.read_bytes()
+    )
 
 
 def test_target_size_writes_about_that_many_megabytes(tmp_path):
@@ -174,9 +175,14 @@ def test_module_runs_as_a_script_with_the_same_bytes_in_every_process(tmp_path):
     outputs = []
     for hash_seed in ("1", "2"):
         out = tmp_path / f"c{hash_seed}.csv"
-        done = subprocess.run([sys.executable, "-m", "sample_data", "--rows", "300", "--bad-rows", "9", "--out",
-                               str(out)], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        done = subprocess.run(
+            [sys.executable, "-m", "sample_data", "--rows", "300", "--bad-rows", "9", "--out", str(out)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
         assert done.stdout.startswith(f"wrote {out}: 300 rows (9 bad")
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

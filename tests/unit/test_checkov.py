@@ -21,12 +21,16 @@ def test_checkov_finds_no_failed_checks(synthesized: Callable[[str], Synthesized
     stacks_dir = synthesized(env).outdir / "stacks"
     result = subprocess.run(
         [str(CHECKOV), "--config-file", str(REPO / ".checkov.yaml"), "-d", str(stacks_dir), "-o", "json"],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
-    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']})"
-              for r in reports for c in r["results"]["failed_checks"]]
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']})" for r in reports for c in r["results"]["failed_checks"]
+    ]
     assert failed == [], "\n".join(failed)
     passed = sum(r["summary"]["passed"] for r in reports)
     assert passed >= 50, f"only {passed} checks ran; checkov did not scan the stacks"

@@ -10,16 +10,23 @@ import platform_config
 from platform_config import ConfigError
 
 BASE = {
-    "defaults": {"project": '"ml-platform"', "repository": '"example-org/ml-platform"',
-                 "log_retention_days": "30", "noncurrent_version_expiration_days": "90",
-                 "abort_incomplete_multipart_upload_days": "7", "access_log_expiration_days": "30",
-                 "kms_deletion_window_days": "30", "processor_reserved_concurrency": "5",
-                 "processor_memory_mb": "512", "processor_timeout_seconds": "60",
-                 "backfill_max_concurrency": "4", "backfill_tolerated_failure_percentage": "5"},
+    "defaults": {
+        "project": '"ml-platform"',
+        "repository": '"example-org/ml-platform"',
+        "log_retention_days": "30",
+        "noncurrent_version_expiration_days": "90",
+        "abort_incomplete_multipart_upload_days": "7",
+        "access_log_expiration_days": "30",
+        "kms_deletion_window_days": "30",
+        "processor_reserved_concurrency": "5",
+        "processor_memory_mb": "512",
+        "processor_timeout_seconds": "60",
+        "backfill_max_concurrency": "4",
+        "backfill_tolerated_failure_percentage": "5",
+    },
     "local": {"region": '"us-east-1"', "name_prefix": '"mlp-local"', "emulator_port": "4566"},
     "dev": {"region": '"eu-west-1"', "name_prefix": '"mlp-dev"'},
-    "dev.state": {"bucket": '"mlp-dev-terraform-state"', "key_prefix": '"ml-platform/dev"',
-                  "region": '"eu-west-1"'},
+    "dev.state": {"bucket": '"mlp-dev-terraform-state"', "key_prefix": '"ml-platform/dev"', "region": '"eu-west-1"'},
 }
 
 
@@ -30,8 +37,9 @@ def write_config(tmp_path: Path, local: str = "", dev: str = "") -> Path:
         if line:
             key, value = (part.strip() for part in line.split("=", 1))
             sections[section][key] = value
-    text = "".join(f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()) + "\n"
-                   for name, values in sections.items())
+    text = "".join(
+        f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items()) + "\n" for name, values in sections.items()
+    )
     path = tmp_path / "environments.toml"
     path.write_text(text)
     return path
@@ -71,14 +79,17 @@ def test_bad_region_is_named(tmp_path: Path, region: str) -> None:
     assert "not an AWS region code" in str(error)
 
 
-@pytest.mark.parametrize("prefix, reason", [
-    ("MLP", "lowercase letters"),
-    ("mlp_local", "lowercase letters"),
-    ("-mlp", "start and end with a letter or digit"),
-    ("mlp.local", "lowercase letters"),
-    ("xn--mlp", "reserved prefix"),
-    ("a" * 50, "3-63 characters"),
-])
+@pytest.mark.parametrize(
+    "prefix, reason",
+    [
+        ("MLP", "lowercase letters"),
+        ("mlp_local", "lowercase letters"),
+        ("-mlp", "start and end with a letter or digit"),
+        ("mlp.local", "lowercase letters"),
+        ("xn--mlp", "reserved prefix"),
+        ("a" * 50, "3-63 characters"),
+    ],
+)
 def test_name_prefix_that_gives_an_invalid_bucket_name_is_refused(tmp_path: Path, prefix: str, reason: str) -> None:
     error = load_error(write_config(tmp_path, local=f'name_prefix = "{prefix}"'))
     assert error.key == "name_prefix" and error.value == prefix
@@ -86,7 +97,7 @@ def test_name_prefix_that_gives_an_invalid_bucket_name_is_refused(tmp_path: Path
 
 
 def test_unknown_key_is_named(tmp_path: Path) -> None:
-    error = load_error(write_config(tmp_path, local='log_retention = 7'))
+    error = load_error(write_config(tmp_path, local="log_retention = 7"))
     assert str(error) == "config [local] log_retention = 7: unknown key"
 
 
@@ -96,21 +107,24 @@ def test_unknown_section_is_named(tmp_path: Path) -> None:
     assert load_error(path).key == "section"
 
 
-@pytest.mark.parametrize("line, key", [
-    ('log_retention_days = "thirty"', "log_retention_days"),
-    ("log_retention_days = true", "log_retention_days"),
-    ("log_retention_days = 31", "log_retention_days"),
-    ("kms_deletion_window_days = 3", "kms_deletion_window_days"),
-    ("noncurrent_version_expiration_days = 0", "noncurrent_version_expiration_days"),
-    ("emulator_port = 80", "emulator_port"),
-    ("processor_timeout_seconds = 901", "processor_timeout_seconds"),
-    ("backfill_tolerated_failure_percentage = 101", "backfill_tolerated_failure_percentage"),
-    ("processor_reserved_concurrency = 0", "processor_reserved_concurrency"),
-    ('repository = "no-slash"', "repository"),
-    ('tags = { "aws:owner" = "x" }', "tags.aws:owner"),
-    ("tags = { owner = 3 }", "tags.owner"),
-    ('allowed_account_ids = ["1234"]', "allowed_account_ids"),
-])
+@pytest.mark.parametrize(
+    "line, key",
+    [
+        ('log_retention_days = "thirty"', "log_retention_days"),
+        ("log_retention_days = true", "log_retention_days"),
+        ("log_retention_days = 31", "log_retention_days"),
+        ("kms_deletion_window_days = 3", "kms_deletion_window_days"),
+        ("noncurrent_version_expiration_days = 0", "noncurrent_version_expiration_days"),
+        ("emulator_port = 80", "emulator_port"),
+        ("processor_timeout_seconds = 901", "processor_timeout_seconds"),
+        ("backfill_tolerated_failure_percentage = 101", "backfill_tolerated_failure_percentage"),
+        ("processor_reserved_concurrency = 0", "processor_reserved_concurrency"),
+        ('repository = "no-slash"', "repository"),
+        ('tags = { "aws:owner" = "x" }', "tags.aws:owner"),
+        ("tags = { owner = 3 }", "tags.owner"),
+        ('allowed_account_ids = ["1234"]', "allowed_account_ids"),
+    ],
+)
 def test_bad_values_are_named(tmp_path: Path, line: str, key: str) -> None:
     assert load_error(write_config(tmp_path, local=line)).key == key
 
@@ -141,8 +155,10 @@ def test_emulator_port_only_belongs_to_local(tmp_path: Path) -> None:
 
 def test_emulator_port_override_from_environment_is_validated(tmp_path: Path) -> None:
     path = write_config(tmp_path)
-    assert platform_config.load("local", path=path, environ={"EMULATOR_PORT": "5123"}).emulator_url \
+    assert (
+        platform_config.load("local", path=path, environ={"EMULATOR_PORT": "5123"}).emulator_url
         == "http://127.0.0.1:5123"
+    )
     assert load_error(path, EMULATOR_PORT="abc").key == "EMULATOR_PORT"
 
 

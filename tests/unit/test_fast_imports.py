@@ -28,8 +28,9 @@ def test_naive_and_project_import_synthesize_identical_json(tmp_path: Path) -> N
     outputs = []
     for name, script in (("naive", NAIVE), ("project", PROJECT)):
         outdir = tmp_path / name
-        subprocess.run([sys.executable, "-c", script, str(outdir)], cwd=REPO, env=env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-c", script, str(outdir)], cwd=REPO, env=env, check=True, capture_output=True, timeout=300
+        )
         outputs.append(json.loads((outdir / "stacks" / "bench" / "cdk.tf.json").read_text()))
     assert outputs[0] == outputs[1]
     assert outputs[0]["resource"]["aws_s3_bucket"]["bucket"]["bucket"] == "bench-bucket"

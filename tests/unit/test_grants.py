@@ -17,23 +17,32 @@ from tests.conftest import only, policy_statements, resources_of, synth_stack
 def role_and_bucket(stack: Any) -> tuple[ServiceRole, SecureBucket]:
     logs = access_log_bucket(stack, "logs", bucket_name="team-logs", retention_days=7, disposable=False)
     bucket = SecureBucket(stack, "models", SecureBucketProps("team-models", access_log_bucket=logs))
-    role = ServiceRole(stack, "trainer", role_name="team-trainer", service="sagemaker.amazonaws.com",
-                       source_account="123456789012")
+    role = ServiceRole(
+        stack, "trainer", role_name="team-trainer", service="sagemaker.amazonaws.com", source_account="123456789012"
+    )
     return role, bucket
 
 
 def inline_policies(terraform: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {body["name"]: policy_statements(body["policy"])
-            for body in resources_of(terraform, "aws_iam_role_policy").values()}
+    return {
+        body["name"]: policy_statements(body["policy"])
+        for body in resources_of(terraform, "aws_iam_role_policy").values()
+    }
 
 
 def test_role_trusts_only_its_service_from_its_account(stack_for_constructs: Any) -> None:
     role_and_bucket(stack_for_constructs)
     terraform = synth_stack(stack_for_constructs)
     trust = json.loads(only(terraform, "aws_iam_role")["assume_role_policy"])["Statement"]
-    assert trust == [{"Sid": "TrustService", "Effect": "Allow", "Action": ["sts:AssumeRole"],
-                      "Principal": {"Service": ["sagemaker.amazonaws.com"]},
-                      "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]
+    assert trust == [
+        {
+            "Sid": "TrustService",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole"],
+            "Principal": {"Service": ["sagemaker.amazonaws.com"]},
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        }
+    ]
     assert inline_policies(terraform) == {}  # no permission until something is granted
 
 
@@ -75,8 +84,12 @@ def test_a_policy_name_is_attached_once(stack_for_constructs: Any) -> None:
 
 def test_key_policy_lists_actions_and_trusts_only_the_account(stack_for_constructs: Any) -> None:
     key = KmsKey(stack_for_constructs, "key", alias_name="team-key", description="test", deletion_window_days=10)
-    key.allow_service("CloudWatchLogsUse", "logs.us-east-1.amazonaws.com", ["kms:Encrypt", "kms:Decrypt"],
-                      {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*:123456789012:*"}})
+    key.allow_service(
+        "CloudWatchLogsUse",
+        "logs.us-east-1.amazonaws.com",
+        ["kms:Encrypt", "kms:Decrypt"],
+        {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*:123456789012:*"}},
+    )
     terraform = synth_stack(stack_for_constructs)
     body = only(terraform, "aws_kms_key")
     assert body["enable_key_rotation"] is True and body["deletion_window_in_days"] == 10

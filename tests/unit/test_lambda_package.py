@@ -42,8 +42,15 @@ def test_zip_holds_packages_at_the_root_plus_generated_files_and_no_caches(tmp_p
     make_package(tmp_path, "shared_lib")
     data = build_zip(["worker", "shared_lib"], {"worker/config.json": '{"a": 1}'}, lambdas_dir=tmp_path)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert archive.namelist() == sorted(["shared_lib/__init__.py", "shared_lib/handler.py", "worker/__init__.py",
-                                             "worker/config.json", "worker/handler.py"])
+        assert archive.namelist() == sorted(
+            [
+                "shared_lib/__init__.py",
+                "shared_lib/handler.py",
+                "worker/__init__.py",
+                "worker/config.json",
+                "worker/handler.py",
+            ]
+        )
         assert archive.read("worker/config.json") == b'{"a": 1}'
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 

@@ -18,8 +18,9 @@ from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket  # noqa: E402
 
 
 def policy(effect: str, action: Any) -> str:
-    return json.dumps({"Version": "2012-10-17",
-                       "Statement": [{"Sid": "S", "Effect": effect, "Action": action, "Resource": "*"}]})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "S", "Effect": effect, "Action": action, "Resource": "*"}]}
+    )
 
 
 def test_bad_constructs_fail_synth_naming_their_paths(stack_for_constructs: Any) -> None:
@@ -33,9 +34,15 @@ def test_bad_constructs_fail_synth_naming_their_paths(stack_for_constructs: Any)
     assert "construct-test/too-broad: statement S allows wildcard action 's3:*'" in message
 
 
-@pytest.mark.parametrize("action, wildcard", [
-    ("*", "*"), ("s3:*", "s3:*"), ("s3:Get*", "s3:Get*"), (["s3:GetObject", "kms:*"], "kms:*"),
-])
+@pytest.mark.parametrize(
+    "action, wildcard",
+    [
+        ("*", "*"),
+        ("s3:*", "s3:*"),
+        ("s3:Get*", "s3:Get*"),
+        (["s3:GetObject", "kms:*"], "kms:*"),
+    ],
+)
 def test_allow_with_wildcard_action_is_a_violation(action: Any, wildcard: str) -> None:
     terraform = {"resource": {"aws_iam_policy": {"p": {"policy": policy("Allow", action)}}}}
     assert [v.rule for v in find_violations(terraform)] == [f"statement S allows wildcard action {wildcard!r}"]
@@ -52,8 +59,10 @@ def test_exact_actions_pass() -> None:
 
 
 def test_encrypted_bucket_passes_and_unencrypted_fails() -> None:
-    terraform = {"resource": {
-        "aws_s3_bucket": {"a": {"bucket": "a"}, "b": {"bucket": "b"}},
-        "aws_s3_bucket_server_side_encryption_configuration": {"e": {"bucket": "${aws_s3_bucket.a.id}"}},
-    }}
+    terraform = {
+        "resource": {
+            "aws_s3_bucket": {"a": {"bucket": "a"}, "b": {"bucket": "b"}},
+            "aws_s3_bucket_server_side_encryption_configuration": {"e": {"bucket": "${aws_s3_bucket.a.id}"}},
+        }
+    }
     assert [v.path for v in find_violations(terraform)] == ["aws_s3_bucket.b"]

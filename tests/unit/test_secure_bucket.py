@@ -17,18 +17,28 @@ from tests.conftest import only, policy_statements, resources_of, synth_stack
 
 
 def build(stack: Any, *, disposable: bool = False, key: KmsKey | None = None) -> dict[str, Any]:
-    logs = access_log_bucket(stack, "logs", bucket_name="team-access-logs", retention_days=30,
-                             disposable=disposable)
-    SecureBucket(stack, "data", SecureBucketProps(bucket_name="team-data", access_log_bucket=logs,
-                                                  encryption_key=key, noncurrent_version_expiration_days=45,
-                                                  disposable=disposable))
+    logs = access_log_bucket(stack, "logs", bucket_name="team-access-logs", retention_days=30, disposable=disposable)
+    SecureBucket(
+        stack,
+        "data",
+        SecureBucketProps(
+            bucket_name="team-data",
+            access_log_bucket=logs,
+            encryption_key=key,
+            noncurrent_version_expiration_days=45,
+            disposable=disposable,
+        ),
+    )
     return synth_stack(stack)
 
 
 def of_bucket(terraform: dict[str, Any], resource_type: str, construct: str) -> dict[str, Any]:
     """The resource of `resource_type` that belongs to the construct with id `construct`."""
-    matches = [body for logical_id, body in resources_of(terraform, resource_type).items()
-               if logical_id.startswith(f"{construct}_")]
+    matches = [
+        body
+        for logical_id, body in resources_of(terraform, resource_type).items()
+        if logical_id.startswith(f"{construct}_")
+    ]
     assert len(matches) == 1, f"{resource_type} of {construct}: {len(matches)} found"
     return matches[0]
 
@@ -61,10 +71,12 @@ def test_bucket_refuses_plain_http_and_other_encryption(stack_for_constructs: An
     # Deny only when the header is sent with another value; header-less uploads get the default.
     assert statements["DenyOtherEncryption"]["Condition"] == {
         "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-        "Null": {"s3:x-amz-server-side-encryption": "false"}}
+        "Null": {"s3:x-amz-server-side-encryption": "false"},
+    }
     other_key = statements["DenyOtherKmsKey"]["Condition"]
     assert other_key["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"].startswith(
-        "${aws_kms_key.data_key_")
+        "${aws_kms_key.data_key_"
+    )
     assert other_key["Null"] == {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}
 
 
@@ -73,17 +85,22 @@ def test_versioning_public_access_block_and_owner_enforced(stack_for_constructs:
     versioning = of_bucket(terraform, "aws_s3_bucket_versioning", "data")
     assert versioning["versioning_configuration"]["status"] == "Enabled"
     block = of_bucket(terraform, "aws_s3_bucket_public_access_block", "data")
-    assert all(block[flag] is True for flag in
-               ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[flag] is True
+        for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
     ownership = of_bucket(terraform, "aws_s3_bucket_ownership_controls", "data")
     assert ownership["rule"]["object_ownership"] == "BucketOwnerEnforced"
 
 
 def test_lifecycle_aborts_uploads_and_expires_old_versions(stack_for_constructs: Any) -> None:
-    rules = {r["id"]: r for r in of_bucket(build(stack_for_constructs),
-                                           "aws_s3_bucket_lifecycle_configuration", "data")["rule"]}
-    assert rules["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload"][0] == \
-        {"days_after_initiation": 7}
+    rules = {
+        r["id"]: r
+        for r in of_bucket(build(stack_for_constructs), "aws_s3_bucket_lifecycle_configuration", "data")["rule"]
+    }
+    assert rules["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload"][0] == {
+        "days_after_initiation": 7
+    }
     assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"][0] == {"noncurrent_days": 45}
     assert "expire-objects" not in rules  # data is kept; only log buckets expire objects
 
@@ -129,27 +146,40 @@ def test_disposable_buckets_can_be_destroyed(stack_for_constructs: Any) -> None:
         assert body["lifecycle"] == {"prevent_destroy": False}
 
 
-@pytest.mark.parametrize("make_props, message", [
-    (lambda logs, key: SecureBucketProps("team-data"), "access_log_bucket is required"),
-    (lambda logs, key: SecureBucketProps("team-data", encryption=BucketEncryption.S3_MANAGED, encryption_key=key),
-     "encryption_key is set but encryption is S3_MANAGED"),
-    (lambda logs, key: SecureBucketProps("team-data", encryption=BucketEncryption.S3_MANAGED, access_log_bucket=logs),
-     "does not ship its own access logs"),
-    (lambda logs, key: SecureBucketProps("Team_Data", access_log_bucket=logs), "bucket_name 'Team_Data'"),
-    (lambda logs, key: SecureBucketProps("team-data", access_log_bucket=logs, noncurrent_version_expiration_days=0),
-     "noncurrent_version_expiration_days=0"),
-])
+@pytest.mark.parametrize(
+    "make_props, message",
+    [
+        (lambda logs, key: SecureBucketProps("team-data"), "access_log_bucket is required"),
+        (
+            lambda logs, key: SecureBucketProps(
+                "team-data", encryption=BucketEncryption.S3_MANAGED, encryption_key=key
+            ),
+            "encryption_key is set but encryption is S3_MANAGED",
+        ),
+        (
+            lambda logs, key: SecureBucketProps(
+                "team-data", encryption=BucketEncryption.S3_MANAGED, access_log_bucket=logs
+            ),
+            "does not ship its own access logs",
+        ),
+        (lambda logs, key: SecureBucketProps("Team_Data", access_log_bucket=logs), "bucket_name 'Team_Data'"),
+        (
+            lambda logs, key: SecureBucketProps(
+                "team-data", access_log_bucket=logs, noncurrent_version_expiration_days=0
+            ),
+            "noncurrent_version_expiration_days=0",
+        ),
+    ],
+)
 def test_conflicting_or_invalid_props_are_refused(stack_for_constructs: Any, make_props: Any, message: str) -> None:
-    logs = access_log_bucket(stack_for_constructs, "logs", bucket_name="team-logs", retention_days=7,
-                             disposable=False)
+    logs = access_log_bucket(stack_for_constructs, "logs", bucket_name="team-logs", retention_days=7, disposable=False)
     key = KmsKey(stack_for_constructs, "key", alias_name="team", description="test")
     with pytest.raises(ValueError, match=message):
         SecureBucket(stack_for_constructs, "data", make_props(logs, key))
 
 
 def test_logs_cannot_target_a_kms_encrypted_bucket(stack_for_constructs: Any) -> None:
-    logs = access_log_bucket(stack_for_constructs, "logs", bucket_name="team-logs", retention_days=7,
-                             disposable=False)
+    logs = access_log_bucket(stack_for_constructs, "logs", bucket_name="team-logs", retention_days=7, disposable=False)
     kms_bucket = SecureBucket(stack_for_constructs, "kms", SecureBucketProps("team-kms", access_log_bucket=logs))
     with pytest.raises(ValueError, match="must be S3_MANAGED"):
         SecureBucket(stack_for_constructs, "data", SecureBucketProps("team-data", access_log_bucket=kms_bucket))

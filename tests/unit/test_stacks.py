@@ -45,8 +45,9 @@ def test_every_data_bucket_uses_its_own_kms_key(synthesized: Callable[[str], Syn
 
 
 @pytest.mark.parametrize("env, protected", [("local", False), ("dev", True), ("prod", True)])
-def test_stateful_resources_are_protected_outside_local(synthesized: Callable[[str], Synthesized], env: str,
-                                                        protected: bool) -> None:
+def test_stateful_resources_are_protected_outside_local(
+    synthesized: Callable[[str], Synthesized], env: str, protected: bool
+) -> None:
     terraform = synthesized(env).stack("artifact-store")
     for resource_type in ("aws_s3_bucket", "aws_kms_key"):
         for body in resources_of(terraform, resource_type).values():
@@ -73,8 +74,12 @@ def test_real_environments_use_the_default_endpoints(synthesized: Callable[[str]
 @pytest.mark.parametrize("env", ENVS)
 def test_provider_tags_every_resource(synthesized: Callable[[str], Synthesized], env: str) -> None:
     tags = synthesized(env).stack("artifact-store")["provider"]["aws"][0]["default_tags"][0]["tags"]
-    assert tags == {"project": "ml-platform", "environment": env, "managed-by": "cdktf",
-                    "repository": "example-org/ml-platform"}
+    assert tags == {
+        "project": "ml-platform",
+        "environment": env,
+        "managed-by": "cdktf",
+        "repository": "example-org/ml-platform",
+    }
 
 
 def test_local_state_stays_in_the_local_state_directory(synthesized: Callable[[str], Synthesized]) -> None:
@@ -86,8 +91,13 @@ def test_local_state_stays_in_the_local_state_directory(synthesized: Callable[[s
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_real_environments_lock_state_in_s3(synthesized: Callable[[str], Synthesized], env: str) -> None:
     backend = synthesized(env).stack("artifact-store")["terraform"]["backend"]["s3"]
-    assert backend == {"bucket": f"mlp-{env}-terraform-state", "key": f"ml-platform/{env}/{env}-artifact-store.tfstate",
-                       "region": "eu-west-1", "encrypt": True, "use_lockfile": True}
+    assert backend == {
+        "bucket": f"mlp-{env}-terraform-state",
+        "key": f"ml-platform/{env}/{env}-artifact-store.tfstate",
+        "region": "eu-west-1",
+        "encrypt": True,
+        "use_lockfile": True,
+    }
 
 
 def test_provider_version_is_pinned(synthesized: Callable[[str], Synthesized]) -> None:
@@ -101,7 +111,8 @@ def test_no_identity_policy_grants_a_wildcard_resource(synthesized: Callable[[st
 
     # (policy name, action): X-Ray tracing and Step Functions' CloudWatch Logs delivery.
     allowed = {("tracing", action) for action in STATE_MACHINE_TRACING_ACTIONS} | {
-        ("logs", action) for action in LOG_DELIVERY_ACTIONS}
+        ("logs", action) for action in LOG_DELIVERY_ACTIONS
+    }
     for env in ENVS:
         for terraform in synthesized(env).stacks.values():
             for body in resources_of(terraform, "aws_iam_role_policy").values():
@@ -132,13 +143,17 @@ def test_promotion_grant_reads_candidates_and_writes_production_only() -> None:
     role = ServiceRole(store, "promoter", role_name="mlp-dev-promoter", service="codebuild.amazonaws.com")
     store.grant_promotion(role)
     terraform = json.loads(Testing.synth(store))
-    policies = {body["name"]: policy_statements(body["policy"])
-                for body in resources_of(terraform, "aws_iam_role_policy").values()}
+    policies = {
+        body["name"]: policy_statements(body["policy"])
+        for body in resources_of(terraform, "aws_iam_role_policy").values()
+    }
     assert set(policies) == {"read-candidate-models", "write-production-models"}
     assert policies["read-candidate-models"]["ReadObjects"]["Resource"][0].startswith(
-        "${aws_s3_bucket.candidate-models_bucket_")
+        "${aws_s3_bucket.candidate-models_bucket_"
+    )
     assert policies["write-production-models"]["WriteObjects"]["Resource"][0].startswith(
-        "${aws_s3_bucket.production-models_bucket_")
+        "${aws_s3_bucket.production-models_bucket_"
+    )
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -26,8 +26,9 @@ def fake_terraform(tmp_path: Path, version: str) -> Path:
     return binary
 
 
-def test_terraform_older_than_1_10_is_refused_with_the_install_link(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_terraform_older_than_1_10_is_refused_with_the_install_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_terraform(tmp_path, "1.9.8")
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match=r"terraform 1\.9\.8 .* too old; install >= 1\.10\.0: https://"):
@@ -75,8 +76,13 @@ def test_deploy_targets_every_stack_of_the_environment() -> None:
 
 
 def test_local_deploys_never_see_real_credentials() -> None:
-    shell = {"AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SECRET_ACCESS_KEY": "real", "AWS_PROFILE": "prod",
-             "AWS_SESSION_TOKEN": "token", "PATH": os.environ["PATH"]}
+    shell = {
+        "AWS_ACCESS_KEY_ID": "AKIAREAL",
+        "AWS_SECRET_ACCESS_KEY": "real",
+        "AWS_PROFILE": "prod",
+        "AWS_SESSION_TOKEN": "token",
+        "PATH": os.environ["PATH"],
+    }
     env = deploy.command_environment(load_config("local"), shell)
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
     assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
