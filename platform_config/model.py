@@ -1,52 +1,130 @@
-"""The typed environment configuration every stack is built from."""
+"""The typed environment configuration every stack is built from.
+
+One frozen dataclass per TOML table of platform_config/environments.toml: the platform-wide keys at
+the top of an environment's table, then one sub-table per concern (`[<env>.buckets]`,
+`[<env>.data_pipeline]`, ...). Each field declares its rule beside it (platform_config.settings);
+`platform_config.load` reads the file generically, so a new setting is one field here plus its line
+in the TOML. A new stack adds its own settings class and a field for it on EnvironmentConfig.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
+
+from platform_config.naming import bucket_name_problem, is_account_id, is_region
+from platform_config.settings import Invalid, runtime, setting
 
 ENVIRONMENTS = ("local", "dev", "prod")
 
+# The longest bucket purpose the stacks use; the name prefix must leave room for it.
+LONGEST_BUCKET_PURPOSE = "artifact-access-logs"
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def _region(value: str) -> str | None:
+    return None if is_region(value) else "not an AWS region code (like 'eu-west-1')"
+
+
+def _bucket_name(value: str) -> str | None:
+    return bucket_name_problem(value)
+
+
+def _name_prefix(prefix: str) -> str | None:
+    longest = f"{prefix}-{LONGEST_BUCKET_PURPOSE}"
+    problem = bucket_name_problem(longest)
+    return f"gives invalid bucket name {longest!r}: {problem}" if problem else None
+
+
+def _repository(value: str) -> str | None:
+    return None if value.count("/") == 1 and all(value.split("/")) else "must be 'owner/name'"
+
+
+def _account_ids(ids: tuple[str, ...]) -> None:
+    for account in ids:
+        if not is_account_id(account):
+            raise Invalid("not a 12-digit account id string", value=account)
+
+
+def _tags(tags: Mapping[str, str]) -> None:
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            raise Invalid("tag keys are 1-128 and values 0-256 characters", part=key, value=value)
+        if key.lower().startswith("aws:"):
+            raise Invalid("the 'aws:' tag prefix is reserved", part=key, value=value)
+
+
+def _non_empty(value: str) -> str | None:
+    return None if value else "required non-empty string"
+
 
 @dataclass(frozen=True)
-class StateBackend:
-    """Where dev/prod keep Terraform state: an S3 bucket with native lock files."""
+class EmulatorCredentials:
+    """The local emulator's fixed dummy credentials (it accepts any; these are what every tool sends)."""
 
-    bucket: str
-    key_prefix: str
-    region: str
+    access_key_id: str = "test"
+    secret_access_key: str = "test"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateBackend:
+    """`[<env>.state]`: where dev/prod keep Terraform state, an S3 bucket with native lock files."""
+
+    bucket: str = setting(check=_bucket_name, doc="the state bucket (created once, outside this repo)")
+    key_prefix: str = setting(check=_non_empty, doc="state objects are <key_prefix>/<stack>.tfstate")
+    region: str = setting(check=_region, doc="the state bucket's region")
 
     def key_for(self, stack_name: str) -> str:
         """State object key of one stack, e.g. 'ml-platform/dev/dev-artifact-store.tfstate'."""
         return f"{self.key_prefix.rstrip('/')}/{stack_name}.tfstate"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class BucketSettings:
+    """`[<env>.buckets]`: retention of every stack's buckets (building_blocks.secure_bucket)."""
+
+    noncurrent_version_expiration_days: int = setting(between=(1, 3650), doc="old object versions are kept this long")
+    abort_incomplete_multipart_upload_days: int = setting(between=(1, 3650), doc="unfinished uploads are aborted")
+    access_log_expiration_days: int = setting(between=(1, 3650), doc="server access logs are kept this long")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataPipelineSettings:
+    """`[<env>.data_pipeline]`: the processor Lambda and the backfill state machine (stacks/data_pipeline.py)."""
+
+    processor_reserved_concurrency: int = setting(between=(1, 1000), doc="most concurrent processor runs")
+    processor_memory_mb: int = setting(between=(128, 10240), doc="processor Lambda memory")
+    processor_timeout_seconds: int = setting(between=(1, 900), doc="processor Lambda timeout")
+    backfill_max_concurrency: int = setting(between=(1, 10000), doc="objects the backfill processes at once")
+    backfill_tolerated_failure_percentage: int = setting(between=(0, 100), doc="failed objects a backfill tolerates")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """One validated environment. Built by `platform_config.load`, never by hand in stacks."""
 
-    name: str
-    project: str
-    repository: str
-    region: str
-    name_prefix: str
-    log_retention_days: int
-    noncurrent_version_expiration_days: int
-    abort_incomplete_multipart_upload_days: int
-    access_log_expiration_days: int
-    kms_deletion_window_days: int
-    processor_reserved_concurrency: int
-    processor_memory_mb: int
-    processor_timeout_seconds: int
-    backfill_max_concurrency: int
-    backfill_tolerated_failure_percentage: int
-    allowed_account_ids: tuple[str, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    state: StateBackend | None = None
-    emulator_port: int | None = None
-    local_state_dir: Path | None = None
+    name: str = runtime(doc="local, dev or prod (from $ENV)")
+    project: str = setting(doc="the project tag on every resource")
+    repository: str = setting(check=_repository, doc="the GitHub repository, owner/name (tags, OIDC)")
+    region: str = setting(check=_region, doc="the AWS region every stack deploys to")
+    name_prefix: str = setting(check=_name_prefix, doc="prefix of every named resource (bucket names are global)")
+    log_retention_days: int = setting(one_of=LOG_RETENTION_DAYS, doc="CloudWatch Logs retention of every log group")
+    kms_deletion_window_days: int = setting(between=(7, 30), doc="waiting period before a KMS key is deleted")
+    allowed_account_ids: tuple[str, ...] = setting((), check=_account_ids, doc="Terraform refuses other accounts")
+    tags: Mapping[str, str] = setting(MappingProxyType({}), check=_tags, doc="extra tags on every resource")
+    buckets: BucketSettings = setting(doc="retention of every bucket")
+    data_pipeline: DataPipelineSettings = setting(doc="the data-pipeline stack")
+    state: StateBackend | None = setting(None, doc="dev/prod only: the S3 state backend")
+    emulator_port: int | None = setting(None, between=(1024, 65535), doc="local only: the emulator's port")
+    local_state_dir: Path | None = runtime(doc="local only: where Terraform state is kept")
 
     @property
     def is_local(self) -> bool:
@@ -59,6 +137,13 @@ class EnvironmentConfig:
         if self.emulator_port is None:
             raise ValueError(f"environment {self.name!r} has no emulator")
         return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def emulator_credentials(self) -> EmulatorCredentials:
+        """The dummy credentials the provider and tools use against the emulator (local only)."""
+        if not self.is_local:
+            raise ValueError(f"environment {self.name!r} has no emulator")
+        return EmulatorCredentials()
 
     def stack_name(self, component: str) -> str:
         """Stack names start with the environment, so `local-*` selects one environment."""
@@ -77,3 +162,14 @@ class EnvironmentConfig:
             "managed-by": "cdktf",
             "repository": self.repository,
         }
+
+
+def merge_tables(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` over `base`, sub-table by sub-table ([defaults.buckets] + [dev.buckets])."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_tables(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -40,7 +40,7 @@ class PlatformStack(TerraformStack):
             self,
             "access-logs",
             bucket_name=self.config.resource_name(purpose),
-            retention_days=self.config.access_log_expiration_days,
+            retention_days=self.config.buckets.access_log_expiration_days,
             disposable=self.disposable,
         )
 
@@ -54,8 +54,8 @@ class PlatformStack(TerraformStack):
                 bucket_name=self.config.resource_name(purpose),
                 access_log_bucket=access_logs,
                 key_deletion_window_days=self.config.kms_deletion_window_days,
-                noncurrent_version_expiration_days=self.config.noncurrent_version_expiration_days,
-                abort_incomplete_multipart_upload_days=self.config.abort_incomplete_multipart_upload_days,
+                noncurrent_version_expiration_days=self.config.buckets.noncurrent_version_expiration_days,
+                abort_incomplete_multipart_upload_days=self.config.buckets.abort_incomplete_multipart_upload_days,
                 disposable=self.disposable,
             ),
         )

@@ -35,6 +35,7 @@ class DataPipelineStack(PlatformStack):
         self, scope: Construct, *, config: EnvironmentConfig, guard: PolicyGuard, datasets: dict[str, DatasetSchema]
     ) -> None:
         super().__init__(scope, "data-pipeline", config=config, guard=guard)
+        settings = config.data_pipeline
         self.access_logs = self.add_access_log_bucket("data-access-logs")
         self.raw = self.add_bucket("raw-data", self.access_logs)
         self.processed = self.add_bucket("processed-data", self.access_logs)
@@ -57,9 +58,9 @@ class DataPipelineStack(PlatformStack):
                 handler="data_processor.handler.handler",
                 encryption_key=self.key,
                 log_retention_days=config.log_retention_days,
-                reserved_concurrency=config.processor_reserved_concurrency,
-                memory_mb=config.processor_memory_mb,
-                timeout_seconds=config.processor_timeout_seconds,
+                reserved_concurrency=settings.processor_reserved_concurrency,
+                memory_mb=settings.processor_memory_mb,
+                timeout_seconds=settings.processor_timeout_seconds,
                 environment={"PROCESSED_BUCKET": config.resource_name("processed-data")},
                 extra_files={"data_processor/schemas.json": schemas_json(datasets)},
             ),
@@ -77,8 +78,8 @@ class DataPipelineStack(PlatformStack):
                 bucket=self.raw,
                 function=self.processor,
                 allowed_prefix=INCOMING_PREFIX,
-                max_concurrency=config.backfill_max_concurrency,
-                tolerated_failure_percentage=config.backfill_tolerated_failure_percentage,
+                max_concurrency=settings.backfill_max_concurrency,
+                tolerated_failure_percentage=settings.backfill_tolerated_failure_percentage,
                 encryption_key=self.key,
                 log_retention_days=config.log_retention_days,
             ),
