@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from constructs import Construct
 
+from building_blocks import perms
 from building_blocks.provider_modules import install_lightweight_provider_package
 
 install_lightweight_provider_package()
@@ -77,10 +78,23 @@ def policy_document(statements: Sequence[Statement]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [s.to_dict() for s in statements]})
 
 
-class Grantee(Protocol):
-    """Anything a grant can add permissions to (today: ServiceRole)."""
+@dataclass(frozen=True)
+class Grant:
+    """What a `grant_*` call created: one inline policy on the grantee's role.
 
-    def add_policy(self, name: str, statements: Sequence[Statement]) -> None: ...
+    policy: the IamRolePolicy resource (put it in `depends_on` when AWS checks the permission at
+    creation time); statements: what it allows, for tests and reviews.
+    """
+
+    policy_name: str
+    statements: tuple[Statement, ...]
+    policy: IamRolePolicy
+
+
+class Grantee(Protocol):
+    """Anything a grant can add permissions to (a ServiceRole, or a construct that owns one)."""
+
+    def add_policy(self, name: str, statements: Sequence[Statement]) -> Grant: ...
 
 
 class ServiceRole(Construct):
@@ -103,7 +117,7 @@ class ServiceRole(Construct):
         conditions = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else {}
         trust = Statement(
             sid="TrustService",
-            actions=("sts:AssumeRole",),
+            actions=perms.ASSUME_ROLE_ACTIONS,
             resources=(),
             principals={"Service": (service,)},
             conditions=conditions,
@@ -119,13 +133,13 @@ class ServiceRole(Construct):
     def name(self) -> str:
         return self.role.name
 
-    def add_policy(self, name: str, statements: Sequence[Statement]) -> None:
+    def add_policy(self, name: str, statements: Sequence[Statement]) -> Grant:
         """Attach one inline policy named `name` (unique per role) holding `statements`."""
         if name in self._policies:
             raise ValueError(f"role {self.node.path}: inline policy {name!r} is already attached")
-        self._policies[name] = IamRolePolicy(
-            self, f"policy-{name}", name=name, role=self.role.id, policy=policy_document(statements)
-        )
+        policy = IamRolePolicy(self, f"policy-{name}", name=name, role=self.role.id, policy=policy_document(statements))
+        self._policies[name] = policy
+        return Grant(policy_name=name, statements=tuple(statements), policy=policy)
 
     def dependables(self) -> list[Any]:
         """The role and its policies so far: `depends_on` these when AWS checks the

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
+from building_blocks import perms
 from building_blocks.account import AccountContext
-from building_blocks.iam import Grantee, ServiceRole, Statement, sid_from
+from building_blocks.execution_role import LAMBDA, ExecutionRole
+from building_blocks.iam import Grant, Grantee, Statement, sid_from
 from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_package import build_zip, write_package
-from building_blocks.log_group import encrypted_log_group
 from building_blocks.provider_modules import install_lightweight_provider_package
 
 install_lightweight_provider_package()
@@ -36,8 +37,7 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
 RUNTIME = "python3.12"
-# X-Ray has no resource-level permissions: these two actions need Resource "*".
-TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to notice and replay
 
 
 @dataclass(frozen=True)
@@ -82,44 +82,35 @@ class LambdaFunctionProps:
 
 
 class LambdaFunction(Construct):
-    """A Lambda function with its log group, dead-letter queue and least-privilege role."""
+    """A Lambda function with its log group, dead-letter queue and least-privilege role.
+
+    It is a Grantee: `bucket.grant_read(function, ...)` adds to its execution role.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, props: LambdaFunctionProps) -> None:
         super().__init__(scope, construct_id)
-        account = AccountContext.of(self)
-        self._account = account
+        self._account = AccountContext.of(self)
         name = props.function_name
         key = props.encryption_key
 
-        self.log_group = encrypted_log_group(
-            self, "logs", name=f"/aws/lambda/{name}", key=key, retention_days=props.log_retention_days
+        self.execution = ExecutionRole(
+            self, name=name, service=LAMBDA, key=key, log_retention_days=props.log_retention_days
         )
+        self.log_group = self.execution.log_group
+        self.role = self.execution.role
         self.dead_letter_queue = SqsQueue(
             self,
             "dead-letters",
             name=f"{name}-dead-letters",
             kms_master_key_id=key.arn,
-            message_retention_seconds=14 * 24 * 3600,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
         )
-
-        self.role = ServiceRole(
-            self, "role", role_name=name, service="lambda.amazonaws.com", source_account=account.account_id
-        )
-        self.role.add_policy(
-            "logs",
-            [
-                Statement(
-                    sid="WriteOwnLogs",
-                    actions=("logs:CreateLogStream", "logs:PutLogEvents"),
-                    resources=(f"{self.log_group.arn}:*",),
-                )
-            ],
-        )
-        self.role.add_policy("tracing", [Statement(sid="WriteTraces", actions=TRACING_ACTIONS, resources=("*",))])
-        self.role.add_policy(
+        self.execution.add_policy(
             "dead-letters",
             [
-                Statement(sid="SendDeadLetters", actions=("sqs:SendMessage",), resources=(self.dead_letter_queue.arn,)),
+                Statement(
+                    sid="SendDeadLetters", actions=perms.QUEUE_SEND_ACTIONS, resources=(self.dead_letter_queue.arn,)
+                ),
                 key.encrypt_decrypt_statement(),
             ],
         )
@@ -130,7 +121,7 @@ class LambdaFunction(Construct):
             self,
             "function",
             function_name=name,
-            role=self.role.arn,
+            role=self.execution.arn,
             runtime=RUNTIME,
             handler=props.handler,
             filename=code.path,
@@ -142,8 +133,9 @@ class LambdaFunction(Construct):
             environment=LambdaFunctionEnvironment(variables=dict(props.environment)) if props.environment else None,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=self.dead_letter_queue.arn),
-            # The log group must exist first, or Lambda creates an unencrypted one without retention.
-            depends_on=[self.log_group, *self.role.dependables()],
+            # The log group must exist first, or Lambda creates an unencrypted one without retention;
+            # the DLQ permission must exist too, or CreateFunction refuses the dead-letter target.
+            depends_on=self.execution.dependables(),
         )
 
     @property
@@ -154,27 +146,29 @@ class LambdaFunction(Construct):
     def function_name(self) -> str:
         return self.function.function_name
 
-    def add_policy(self, name: str, statements: list[Statement]) -> None:
+    def add_policy(self, name: str, statements: list[Statement]) -> Grant:
         """Grant the function's role more permissions (it is the Grantee of bucket grants)."""
-        self.role.add_policy(name, statements)
+        return self.execution.add_policy(name, statements)
 
-    def invoke_statement(self) -> Statement:
-        """Invoke this function, any version or alias (the ARN and `arn:*`), nothing else."""
-        return Statement(
-            sid="InvokeFunction", actions=("lambda:InvokeFunction",), resources=(self.arn, f"{self.arn}:*")
+    def invocation_arns(self) -> tuple[str, str]:
+        """The ARNs an invoke permission names: the function and any version or alias (`arn:*`)."""
+        return (self.arn, f"{self.arn}:*")
+
+    def grant_invoke(self, grantee: Grantee, name: str) -> Grant:
+        """Let `grantee` invoke this function (any version or alias), nothing else: inline policy `name`."""
+        return grantee.add_policy(
+            name,
+            [Statement(sid="InvokeFunction", actions=perms.LAMBDA_INVOKE_ACTIONS, resources=self.invocation_arns())],
         )
-
-    def grant_invoke(self, grantee: Grantee, name: str) -> None:
-        """Attach `invoke_statement` to `grantee` as inline policy `name`."""
-        grantee.add_policy(name, [self.invoke_statement()])
 
     def allow_invocation_by_bucket(self, construct_id: str, bucket_arn: str) -> LambdaPermission:
         """Let S3 invoke the function for events of one bucket of this account only."""
+        (action,) = perms.LAMBDA_INVOKE_ACTIONS
         return LambdaPermission(
             self,
             construct_id,
             statement_id=f"AllowS3{sid_from(construct_id)}",
-            action="lambda:InvokeFunction",
+            action=action,
             function_name=self.function.function_name,
             principal="s3.amazonaws.com",
             source_arn=bucket_arn,

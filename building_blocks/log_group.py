@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from building_blocks import perms
 from building_blocks.account import AccountContext
 from building_blocks.iam import sid_from
 from building_blocks.kms_key import KmsKey
@@ -15,16 +16,6 @@ from building_blocks.provider_modules import install_lightweight_provider_packag
 
 install_lightweight_provider_package()
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup  # noqa: E402
-
-LOG_ENCRYPTION_ACTIONS = (
-    "kms:Encrypt",
-    "kms:Decrypt",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:DescribeKey",
-)
 
 
 def encrypted_log_group(
@@ -36,7 +27,7 @@ def encrypted_log_group(
     key.allow_service(
         f"LogsEncrypt{sid_from(name)}",
         f"logs.{account.region}.amazonaws.com",
-        LOG_ENCRYPTION_ACTIONS,
+        perms.KEY_LOG_ENCRYPTION_ACTIONS,
         {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
     )
     return CloudwatchLogGroup(scope, construct_id, name=name, retention_in_days=retention_days, kms_key_id=key.arn)

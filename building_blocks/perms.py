@@ -1,8 +1,11 @@
-"""IAM action lists the grant helpers use, named once (as AWS CDK's perms.ts does).
+"""Every IAM action list the constructs use, named once (as AWS CDK's perms.ts does).
 
-No wildcards: every list names the exact actions, so a policy reads as what it allows.
+No wildcards in an Allow: every list names the exact actions, so a policy reads as what it allows.
+The lists under "Resource `*` only" are the actions AWS offers no resource-level permission for;
+tests/unit/test_all_stacks.py allows `*` resources for exactly those.
 """
 
+# -- S3 ------------------------------------------------------------------------------------------
 BUCKET_READ_ACTIONS = (
     "s3:GetObject",
     "s3:GetObjectVersion",
@@ -11,12 +14,34 @@ BUCKET_READ_ACTIONS = (
     "s3:GetObjectVersionTagging",
 )
 BUCKET_LIST_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions")
-BUCKET_WRITE_ACTIONS = ("s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
+BUCKET_WRITE_ACTIONS = (
+    "s3:PutObject",
+    "s3:PutObjectTagging",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
+# What S3's log delivery service may do in an access-log bucket.
+ACCESS_LOG_DELIVERY_ACTIONS = ("s3:PutObject",)
+# Bucket policy Denies (a Deny may use a wildcard: denying more is safe).
+DENY_ALL_S3_ACTIONS = ("s3:*",)
+DENY_UPLOAD_ACTIONS = ("s3:PutObject",)
+# The event a data bucket notifies functions of by default.
+OBJECT_CREATED_EVENTS = ("s3:ObjectCreated:*",)
 
+# -- KMS -----------------------------------------------------------------------------------------
 KEY_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
 # SSE-KMS uploads need a data key; multipart uploads also decrypt it again per part.
 KEY_ENCRYPT_ACTIONS = ("kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey")
-
+# What CloudWatch Logs needs on the key of an encrypted log group.
+KEY_LOG_ENCRYPTION_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+)
 # What the account (through its IAM policies) may do with a key. This replaces the
 # usual `kms:*` of the default key policy with the explicit list of KMS key actions.
 KEY_ADMIN_ACTIONS = (
@@ -53,3 +78,31 @@ KEY_USE_ACTIONS = (
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 )
+
+# -- IAM, Lambda, SQS, Step Functions, CloudWatch Logs -------------------------------------------
+ASSUME_ROLE_ACTIONS = ("sts:AssumeRole",)
+LAMBDA_INVOKE_ACTIONS = ("lambda:InvokeFunction",)
+QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)
+STATE_MACHINE_START_ACTIONS = ("states:StartExecution",)
+# A Distributed Map runs its items as child executions of its own state machine.
+STATE_MACHINE_CHILD_EXECUTION_ACTIONS = ("states:DescribeExecution", "states:StopExecution")
+# A Lambda function writes its own log streams (scoped to its log group).
+LOG_STREAM_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+# -- Resource `*` only: AWS has no resource-level permissions for these --------------------------
+# X-Ray ("Actions, resources, and condition keys for AWS X-Ray": no resource types for these).
+LAMBDA_TRACING_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+STATE_MACHINE_TRACING_ACTIONS = (*LAMBDA_TRACING_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets")
+# Step Functions' CloudWatch Logs delivery (AWS docs: "Logging Step Functions using CloudWatch Logs",
+# IAM policies for logging to CloudWatch Logs).
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+WILDCARD_RESOURCE_ACTIONS = frozenset((*STATE_MACHINE_TRACING_ACTIONS, *LOG_DELIVERY_ACTIONS))

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from building_blocks import perms
 from building_blocks.account import AccountContext
-from building_blocks.iam import Grantee, Statement, sid_from
+from building_blocks.iam import Grant, Grantee, Statement, sid_from
 from building_blocks.kms_key import KmsKey
 from building_blocks.lazy_policy import LazyPolicy
 from building_blocks.provider_modules import install_lightweight_provider_package
@@ -245,7 +245,7 @@ class SecureBucket(Construct):
         return self.bucket.arn
 
     def notify_function(
-        self, function: LambdaFunction, *, prefix: str, events: Sequence[str] = ("s3:ObjectCreated:*",)
+        self, function: LambdaFunction, *, prefix: str, events: Sequence[str] = perms.OBJECT_CREATED_EVENTS
     ) -> None:
         """Invoke `function` for `events` on keys under `prefix`.
 
@@ -278,7 +278,7 @@ class SecureBucket(Construct):
             Statement(
                 sid="DenyInsecureTransport",
                 effect="Deny",
-                actions=("s3:*",),
+                actions=perms.DENY_ALL_S3_ACTIONS,
                 resources=(arn, objects),
                 principals={"AWS": ("*",)},
                 conditions={"Bool": {"aws:SecureTransport": "false"}},
@@ -298,7 +298,7 @@ class SecureBucket(Construct):
         return Statement(
             sid=sid,
             effect="Deny",
-            actions=("s3:PutObject",),
+            actions=perms.DENY_UPLOAD_ACTIONS,
             resources=(f"{self.bucket.arn}/*",),
             principals={"AWS": ("*",)},
             conditions={"StringNotEquals": {header: expected}, "Null": {header: "false"}},
@@ -310,7 +310,7 @@ class SecureBucket(Construct):
         self.policy.add(
             Statement(
                 sid=sid,
-                actions=("s3:PutObject",),
+                actions=perms.ACCESS_LOG_DELIVERY_ACTIONS,
                 resources=(f"{self.bucket.arn}/{source.bucket_name}/*",),
                 principals={"Service": (LOG_DELIVERY_SERVICE,)},
                 conditions={
@@ -362,16 +362,21 @@ class SecureBucket(Construct):
             raise ValueError(f"bucket {self.bucket_name}: grant prefix {prefix!r} must end with '/'")
         return f"{self.bucket.arn}/{prefix}*"
 
+    def list_statement(self, prefix: str = "") -> Statement:
+        """List keys (and their versions) under `prefix` only ("" = the whole bucket)."""
+        self._objects(prefix)  # validates the prefix
+        return Statement(
+            sid="ListObjects",
+            actions=perms.BUCKET_LIST_ACTIONS,
+            resources=(self.bucket.arn,),
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {},
+        )
+
     def read_statements(self, prefix: str = "") -> list[Statement]:
         """Read objects under `prefix` (e.g. "models/"; "" = whole bucket) and list only that prefix."""
         statements = [
             Statement(sid="ReadObjects", actions=perms.BUCKET_READ_ACTIONS, resources=(self._objects(prefix),)),
-            Statement(
-                sid="ListObjects",
-                actions=perms.BUCKET_LIST_ACTIONS,
-                resources=(self.bucket.arn,),
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else {},
-            ),
+            self.list_statement(prefix),
         ]
         if self.encryption_key is not None:
             statements.append(self.encryption_key.decrypt_statement())
@@ -386,13 +391,17 @@ class SecureBucket(Construct):
             statements.append(self.encryption_key.encrypt_decrypt_statement())
         return statements
 
-    def grant_read(self, grantee: Grantee, name: str, prefix: str = "") -> None:
-        """Attach `read_statements(prefix)` to `grantee` as inline policy `name`."""
-        grantee.add_policy(name, self.read_statements(prefix))
+    def grant_list(self, grantee: Grantee, name: str, prefix: str = "") -> Grant:
+        """Attach `list_statement(prefix)` to `grantee` as inline policy `name` (keys only, no contents)."""
+        return grantee.add_policy(name, [self.list_statement(prefix)])
 
-    def grant_write(self, grantee: Grantee, name: str, prefix: str = "") -> None:
+    def grant_read(self, grantee: Grantee, name: str, prefix: str = "") -> Grant:
+        """Attach `read_statements(prefix)` to `grantee` as inline policy `name`."""
+        return grantee.add_policy(name, self.read_statements(prefix))
+
+    def grant_write(self, grantee: Grantee, name: str, prefix: str = "") -> Grant:
         """Attach `write_statements(prefix)` to `grantee` as inline policy `name`."""
-        grantee.add_policy(name, self.write_statements(prefix))
+        return grantee.add_policy(name, self.write_statements(prefix))
 
 
 def access_log_bucket(

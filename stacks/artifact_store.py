@@ -16,7 +16,7 @@ import re
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from building_blocks.iam import Grantee
+from building_blocks.iam import Grant, Grantee
 from building_blocks.policy_guard import PolicyGuard
 from platform_config import EnvironmentConfig
 from stacks.base import PlatformStack
@@ -69,15 +69,17 @@ class ArtifactStoreStack(PlatformStack):
 
     # -- grants used by the stacks that build on this one ---------------------------------
 
-    def grant_publish_candidate(self, grantee: Grantee) -> None:
+    def grant_publish_candidate(self, grantee: Grantee) -> Grant:
         """Training: write new model versions under models/ of the candidate bucket."""
-        self.candidate.grant_write(grantee, "publish-candidate-models", MODELS_PREFIX)
+        return self.candidate.grant_write(grantee, "publish-candidate-models", MODELS_PREFIX)
 
-    def grant_read_production(self, grantee: Grantee) -> None:
+    def grant_read_production(self, grantee: Grantee) -> Grant:
         """Serving: read promoted models from the production bucket."""
-        self.production.grant_read(grantee, "read-production-models", MODELS_PREFIX)
+        return self.production.grant_read(grantee, "read-production-models", MODELS_PREFIX)
 
-    def grant_promotion(self, grantee: Grantee) -> None:
+    def grant_promotion(self, grantee: Grantee) -> tuple[Grant, Grant]:
         """Promotion: read candidates and write the production copy, nothing else."""
-        self.candidate.grant_read(grantee, "read-candidate-models", MODELS_PREFIX)
-        self.production.grant_write(grantee, "write-production-models", MODELS_PREFIX)
+        return (
+            self.candidate.grant_read(grantee, "read-candidate-models", MODELS_PREFIX),
+            self.production.grant_write(grantee, "write-production-models", MODELS_PREFIX),
+        )
