@@ -59,6 +59,57 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Syn
     return get
 
 
+@dataclass(frozen=True)
+class Resource:
+    """One resource of a synthesized stack: its type, logical id and body."""
+
+    type: str
+    logical_id: str
+    body: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        """The Terraform address, as `depends_on` lists it: `aws_s3_bucket.raw-data_bucket_6E273FCC`."""
+        return f"{self.type}.{self.logical_id}"
+
+    def ref(self, attribute: str) -> str:
+        """A reference to one attribute, as another resource's body holds it: `${<address>.<attribute>}`."""
+        return f"${{{self.address}.{attribute}}}"
+
+
+def all_resources(terraform: dict[str, Any]) -> list[Resource]:
+    """Every resource of a synthesized stack."""
+    return [
+        Resource(rtype, logical_id, body)
+        for rtype, bodies in terraform.get("resource", {}).items()
+        for logical_id, body in bodies.items()
+    ]
+
+
+def construct_path(terraform: dict[str, Any], resource: Resource) -> str:
+    """The resource's construct path below its stack, e.g. "processor/function"."""
+    stack = terraform["//"]["metadata"]["stackName"]
+    return resource.body["//"]["metadata"]["path"].removeprefix(f"{stack}/")
+
+
+def at_path(terraform: dict[str, Any], path: str) -> Resource:
+    """The resource at construct path `path` below the stack ("processor/function", "raw-data/bucket"):
+    found by what the code names it, not by the hashed logical id."""
+    found = [resource for resource in all_resources(terraform) if construct_path(terraform, resource) == path]
+    assert len(found) == 1, f"no resource at construct path {path!r}" if not found else f"several at {path!r}"
+    return found[0]
+
+
+def under_path(terraform: dict[str, Any], prefix: str, resource_type: str | None = None) -> list[Resource]:
+    """The resources whose construct path starts with `prefix/` (optionally of one type)."""
+    return [
+        resource
+        for resource in all_resources(terraform)
+        if construct_path(terraform, resource).startswith(f"{prefix}/")
+        and (resource_type is None or resource.type == resource_type)
+    ]
+
+
 def resources_of(terraform: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     """All resources of one type in a synthesized stack, keyed by logical id."""
     return terraform.get("resource", {}).get(resource_type, {})
@@ -90,7 +141,9 @@ def stack_for_constructs() -> Any:
 
 
 def synth_stack(stack: Any) -> dict[str, Any]:
-    """Synthesize one stack (with aspects) and return its Terraform JSON."""
+    """Synthesize one stack (aspects and validations run) and return its Terraform JSON, with the
+    construct-path metadata that `at_path` reads (Testing.synth's own output strips it)."""
     from cdktf import Testing
 
-    return json.loads(Testing.synth(stack, run_validations=True))
+    Testing.synth(stack, run_validations=True)
+    return json.loads(json.dumps(stack.to_terraform()))

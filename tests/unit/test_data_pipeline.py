@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Synthesized, only, policy_statements, resources_of
+from tests.conftest import Synthesized, at_path, only, policy_statements, resources_of
 
 ENVS = ("local", "dev", "prod")
 
@@ -17,44 +17,49 @@ def stack(synthesized: Callable[[str], Synthesized], env: str = "dev") -> dict[s
     return synthesized(env).stack("data-pipeline")
 
 
-def ref(terraform: dict[str, Any], resource_type: str, construct_prefix: str) -> str:
-    """The Terraform address `type.logical_id` of the one resource whose id starts with the prefix."""
-    (logical_id,) = [k for k in resources_of(terraform, resource_type) if k.startswith(construct_prefix)]
-    return f"{resource_type}.{logical_id}"
+def arn(terraform: dict[str, Any], path: str) -> str:
+    """`${<resource at path>.arn}`: how another resource refers to it."""
+    return at_path(terraform, path).ref("arn")
 
 
-def role_policies(terraform: dict[str, Any], role_name: str) -> dict[str, dict[str, Any]]:
-    role = next(k for k, v in resources_of(terraform, "aws_iam_role").items() if v["name"] == role_name)
+def role_policies(terraform: dict[str, Any], owner: str) -> dict[str, dict[str, Any]]:
+    """The inline policies of the role of construct `owner` ("processor", "backfill"), by name."""
+    role = at_path(terraform, f"{owner}/role/role")
     return {
         body["name"]: policy_statements(body["policy"])
         for body in resources_of(terraform, "aws_iam_role_policy").values()
-        if body["role"] == f"${{aws_iam_role.{role}.id}}"
+        if body["role"] == role.ref("id")
     }
 
 
 def test_processor_runs_python_312_traced_with_reserved_concurrency_and_a_dlq(
     synthesized: Callable[[str], Synthesized],
 ) -> None:
-    terraform, config = stack(synthesized), synthesized("dev").config
-    function = only(terraform, "aws_lambda_function")
+    terraform, settings = stack(synthesized), synthesized("dev").config.data_pipeline
+    function = at_path(terraform, "processor/function").body
     assert function["runtime"] == "python3.12"
     assert function["handler"] == "data_processor.handler.handler"
     assert function["tracing_config"] == {"mode": "Active"}
-    assert function["reserved_concurrent_executions"] == config.processor_reserved_concurrency
-    assert function["timeout"] == config.processor_timeout_seconds
-    assert function["kms_key_arn"].startswith("${aws_kms_key.pipeline-key_")
+    assert function["reserved_concurrent_executions"] == settings.processor_reserved_concurrency
+    assert function["timeout"] == settings.processor_timeout_seconds
+    assert function["memory_size"] == settings.processor_memory_mb
+    assert function["kms_key_arn"] == arn(terraform, "pipeline-key/key")
     assert function["environment"]["variables"] == {"PROCESSED_BUCKET": "mlp-dev-processed-data"}
-    queue = ref(terraform, "aws_sqs_queue", "processor_dead-letters")
-    assert function["dead_letter_config"] == {"target_arn": f"${{{queue}.arn}}"}
-    assert only(terraform, "aws_sqs_queue")["kms_master_key_id"].startswith("${aws_kms_key.pipeline-key_")
-    assert ref(terraform, "aws_cloudwatch_log_group", "processor_logs") in function["depends_on"]
+    assert function["dead_letter_config"] == {"target_arn": arn(terraform, "processor/dead-letters")}
+    assert at_path(terraform, "processor/dead-letters").body["kms_master_key_id"] == arn(terraform, "pipeline-key/key")
+    # Created after its log group (else Lambda makes an unencrypted one) and its DLQ permission.
+    assert {
+        at_path(terraform, "processor/logs").address,
+        at_path(terraform, "processor/role/policy-dead-letters").address,
+    } <= set(function["depends_on"])
 
 
 def test_processor_logs_to_its_own_encrypted_log_group(synthesized: Callable[[str], Synthesized]) -> None:
-    groups = {g["name"]: g for g in resources_of(stack(synthesized), "aws_cloudwatch_log_group").values()}
-    group = groups["/aws/lambda/mlp-dev-data-processor"]
+    terraform = stack(synthesized)
+    group = at_path(terraform, "processor/logs").body
+    assert group["name"] == "/aws/lambda/mlp-dev-data-processor"
     assert group["retention_in_days"] == synthesized("dev").config.log_retention_days
-    assert group["kms_key_id"].startswith("${aws_kms_key.pipeline-key_")
+    assert group["kms_key_id"] == arn(terraform, "pipeline-key/key")
 
 
 def test_s3_may_invoke_the_processor_only_for_the_raw_bucket_of_this_account(
@@ -63,7 +68,7 @@ def test_s3_may_invoke_the_processor_only_for_the_raw_bucket_of_this_account(
     terraform = stack(synthesized)
     permission = only(terraform, "aws_lambda_permission")
     assert permission["principal"] == "s3.amazonaws.com"
-    assert permission["source_arn"] == f"${{{ref(terraform, 'aws_s3_bucket', 'raw-data_bucket')}.arn}}"
+    assert permission["source_arn"] == arn(terraform, "raw-data/bucket")
     assert permission["source_account"] == "${data.aws_caller_identity.account.account_id}"
 
 
@@ -73,35 +78,35 @@ def test_raw_bucket_notifies_the_processor_after_the_permission_exists(
     terraform = stack(synthesized)
     notifications = resources_of(terraform, "aws_s3_bucket_notification")
     assert len(notifications) == 3  # one per bucket: S3 keeps a single configuration
-    raw = notifications[ref(terraform, "aws_s3_bucket_notification", "raw-data_").split(".")[1]]
+    raw = at_path(terraform, "raw-data/notifications").body
     assert raw["eventbridge"] is True
     assert raw["lambda_function"] == [
         {
             "events": ["s3:ObjectCreated:*"],
             "filter_prefix": "incoming/",
-            "lambda_function_arn": f"${{{ref(terraform, 'aws_lambda_function', 'processor_')}.arn}}",
+            "lambda_function_arn": arn(terraform, "processor/function"),
         }
     ]
-    assert ref(terraform, "aws_lambda_permission", "processor_") in raw["depends_on"]
+    assert at_path(terraform, "processor/invoked-by-raw-data").address in raw["depends_on"]
 
 
 def test_processor_role_reads_incoming_and_writes_processed_and_quarantine_only(
     synthesized: Callable[[str], Synthesized],
 ) -> None:
     terraform = stack(synthesized)
-    policies = role_policies(terraform, "mlp-dev-data-processor")
+    policies = role_policies(terraform, "processor")
     assert set(policies) == {"logs", "tracing", "dead-letters", "read-incoming", "write-processed", "write-quarantine"}
-    raw = ref(terraform, "aws_s3_bucket", "raw-data_bucket")
-    processed = ref(terraform, "aws_s3_bucket", "processed-data_bucket")
-    assert policies["read-incoming"]["ReadObjects"]["Resource"] == [f"${{{raw}.arn}}/incoming/*"]
-    assert policies["write-processed"]["WriteObjects"]["Resource"] == [f"${{{processed}.arn}}/processed/*"]
-    assert policies["write-quarantine"]["WriteObjects"]["Resource"] == [f"${{{processed}.arn}}/quarantine/*"]
-    assert policies["read-incoming"]["DecryptWithKey"]["Resource"] == [
-        f"${{{ref(terraform, 'aws_kms_key', 'raw-data_key')}.arn}}"
-    ]
-    assert policies["logs"]["WriteOwnLogs"]["Resource"] == [
-        f"${{{ref(terraform, 'aws_cloudwatch_log_group', 'processor_logs')}.arn}}:*"
-    ]
+    raw, processed = arn(terraform, "raw-data/bucket"), arn(terraform, "processed-data/bucket")
+    assert policies["read-incoming"]["ReadObjects"]["Resource"] == [f"{raw}/incoming/*"]
+    assert policies["write-processed"]["WriteObjects"]["Resource"] == [f"{processed}/processed/*"]
+    assert policies["write-quarantine"]["WriteObjects"]["Resource"] == [f"{processed}/quarantine/*"]
+    assert policies["read-incoming"]["DecryptWithKey"]["Resource"] == [arn(terraform, "raw-data/key/key")]
+    assert policies["logs"]["WriteLogs"] == {
+        "Sid": "WriteLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [arn(terraform, "processor/logs") + ":*"],
+    }
 
 
 def test_processor_zip_is_reproducible(synthesized: Callable[[str], Synthesized]) -> None:
@@ -122,22 +127,22 @@ def test_zip_carries_the_dataset_schemas(synthesized: Callable[[str], Synthesize
 
 
 def backfill(terraform: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    machine = only(terraform, "aws_sfn_state_machine")
+    machine = at_path(terraform, "backfill/state-machine").body
     return machine, json.loads(machine["definition"])["States"]["ProcessEachObject"]
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_backfill_is_a_distributed_map_over_the_raw_prefix(synthesized: Callable[[str], Synthesized], env: str) -> None:
-    config, terraform = synthesized(env).config, stack(synthesized, env)
+    settings, terraform = synthesized(env).config.data_pipeline, stack(synthesized, env)
     machine, fan_out = backfill(terraform)
     assert fan_out["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
-    raw_bucket = f"${{{ref(terraform, 'aws_s3_bucket', 'raw-data_bucket')}.bucket}}"
+    raw_bucket = at_path(terraform, "raw-data/bucket").ref("bucket")
     assert fan_out["ItemReader"] == {
         "Resource": "arn:aws:states:::s3:listObjectsV2",
         "Parameters": {"Bucket": raw_bucket, "Prefix.$": "$.prefix"},
     }
-    assert fan_out["MaxConcurrency"] == config.backfill_max_concurrency
-    assert fan_out["ToleratedFailurePercentage"] == config.backfill_tolerated_failure_percentage
+    assert fan_out["MaxConcurrency"] == settings.backfill_max_concurrency
+    assert fan_out["ToleratedFailurePercentage"] == settings.backfill_tolerated_failure_percentage
     assert machine["logging_configuration"]["level"] == "ALL"
     assert machine["logging_configuration"]["include_execution_data"] is True
     assert machine["tracing_configuration"] == {"enabled": True}
@@ -147,12 +152,10 @@ def test_backfill_role_invokes_only_the_processor_and_lists_only_incoming(
     synthesized: Callable[[str], Synthesized],
 ) -> None:
     terraform = stack(synthesized)
-    policies = role_policies(terraform, "mlp-dev-data-backfill")
-    function = ref(terraform, "aws_lambda_function", "processor_")
-    assert policies["invoke-function"]["InvokeFunction"]["Resource"] == [
-        f"${{{function}.arn}}",
-        f"${{{function}.arn}}:*",
-    ]
+    policies = role_policies(terraform, "backfill")
+    assert set(policies) == {"logs", "tracing", "invoke-functions", "list-objects", "child-executions"}
+    function = arn(terraform, "processor/function")
+    assert policies["invoke-functions"]["InvokeFunctions"]["Resource"] == [function, f"{function}:*"]
     listing = policies["list-objects"]["ListObjects"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["incoming/*"]}}
     start = policies["child-executions"]["StartChildExecutions"]["Resource"][0]
@@ -163,7 +166,7 @@ def test_key_policy_lets_cloudwatch_logs_use_the_key_only_for_these_log_groups(
     synthesized: Callable[[str], Synthesized],
 ) -> None:
     terraform = stack(synthesized)
-    key = resources_of(terraform, "aws_kms_key")[ref(terraform, "aws_kms_key", "pipeline-key").split(".")[1]]
+    key = at_path(terraform, "pipeline-key/key").body
     statements = policy_statements(key["policy"])
     contexts = [
         s["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]

@@ -11,7 +11,7 @@ from building_blocks import perms
 from building_blocks.iam import ServiceRole, Statement, policy_document
 from building_blocks.kms_key import KmsKey
 from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
-from tests.conftest import only, policy_statements, resources_of, synth_stack
+from tests.conftest import at_path, only, policy_statements, resources_of, synth_stack
 
 
 def role_and_bucket(stack: Any) -> tuple[ServiceRole, SecureBucket]:
@@ -48,14 +48,16 @@ def test_role_trusts_only_its_service_from_its_account(stack_for_constructs: Any
 
 def test_grant_read_scopes_objects_listing_and_key_to_the_prefix(stack_for_constructs: Any) -> None:
     role, bucket = role_and_bucket(stack_for_constructs)
-    bucket.grant_read(role, "read-models", prefix="models/")
-    statements = inline_policies(synth_stack(stack_for_constructs))["read-models"]
+    grant = bucket.grant_read(role, "read-models", prefix="models/")
+    terraform = synth_stack(stack_for_constructs)
+    statements = inline_policies(terraform)["read-models"]
+    assert grant.policy_name == "read-models" and [s.sid for s in grant.statements] == list(statements)
     assert statements["ReadObjects"]["Action"] == list(perms.BUCKET_READ_ACTIONS)
     (objects,) = statements["ReadObjects"]["Resource"]
-    assert objects.startswith("${aws_s3_bucket.models_bucket_") and objects.endswith(".arn}/models/*")
+    assert objects == at_path(terraform, "models/bucket").ref("arn") + "/models/*"
     assert statements["ListObjects"]["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
     assert statements["DecryptWithKey"]["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
-    assert statements["DecryptWithKey"]["Resource"][0].startswith("${aws_kms_key.models_key_")
+    assert statements["DecryptWithKey"]["Resource"] == [at_path(terraform, "models/key/key").ref("arn")]
 
 
 def test_grant_write_has_no_delete_or_acl_actions(stack_for_constructs: Any) -> None:
@@ -113,3 +115,14 @@ def test_statements_are_validated() -> None:
         Statement(sid="Empty", actions=())
     with pytest.raises(ValueError, match="duplicate statement sids: Same"):
         policy_document([Statement(sid="Same", actions=("s3:GetObject",))] * 2)
+
+
+def test_grant_list_lists_only_the_prefix_and_reads_nothing(stack_for_constructs: Any) -> None:
+    role, bucket = role_and_bucket(stack_for_constructs)
+    grant = bucket.grant_list(role, "list-models", prefix="models/")
+    terraform = synth_stack(stack_for_constructs)
+    statements = inline_policies(terraform)["list-models"]
+    assert list(statements) == ["ListObjects"]  # no GetObject, no key use
+    assert statements["ListObjects"]["Resource"] == [at_path(terraform, "models/bucket").ref("arn")]
+    assert statements["ListObjects"]["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
+    assert grant.policy.node.path.endswith("trainer/policy-list-models")

@@ -13,7 +13,7 @@ from building_blocks.secure_bucket import (
     SecureBucketProps,
     access_log_bucket,
 )
-from tests.conftest import only, policy_statements, resources_of, synth_stack
+from tests.conftest import at_path, only, policy_statements, resources_of, synth_stack
 
 
 def build(stack: Any, *, disposable: bool = False, key: KmsKey | None = None) -> dict[str, Any]:
@@ -32,23 +32,12 @@ def build(stack: Any, *, disposable: bool = False, key: KmsKey | None = None) ->
     return synth_stack(stack)
 
 
-def of_bucket(terraform: dict[str, Any], resource_type: str, construct: str) -> dict[str, Any]:
-    """The resource of `resource_type` that belongs to the construct with id `construct`."""
-    matches = [
-        body
-        for logical_id, body in resources_of(terraform, resource_type).items()
-        if logical_id.startswith(f"{construct}_")
-    ]
-    assert len(matches) == 1, f"{resource_type} of {construct}: {len(matches)} found"
-    return matches[0]
-
-
 def test_bucket_is_encrypted_with_a_dedicated_customer_managed_key(stack_for_constructs: Any) -> None:
     terraform = build(stack_for_constructs)
-    rule = of_bucket(terraform, "aws_s3_bucket_server_side_encryption_configuration", "data")["rule"][0]
+    rule = at_path(terraform, "data/encryption").body["rule"][0]
     assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
     key_ref = rule["apply_server_side_encryption_by_default"]["kms_master_key_id"]
-    assert key_ref.startswith("${aws_kms_key.data_key_") and key_ref.endswith(".arn}")
+    assert key_ref == at_path(terraform, "data/key/key").ref("arn")
     assert rule["bucket_key_enabled"] is True
     key = only(terraform, "aws_kms_key")
     assert key["enable_key_rotation"] is True
@@ -58,12 +47,15 @@ def test_given_key_is_used_instead_of_creating_one(stack_for_constructs: Any) ->
     key = KmsKey(stack_for_constructs, "shared", alias_name="team-shared", description="shared")
     terraform = build(stack_for_constructs, key=key)
     assert len(resources_of(terraform, "aws_kms_key")) == 1
-    rule = of_bucket(terraform, "aws_s3_bucket_server_side_encryption_configuration", "data")["rule"][0]
-    assert rule["apply_server_side_encryption_by_default"]["kms_master_key_id"].startswith("${aws_kms_key.shared_key")
+    rule = at_path(terraform, "data/encryption").body["rule"][0]
+    assert rule["apply_server_side_encryption_by_default"]["kms_master_key_id"] == at_path(terraform, "shared/key").ref(
+        "arn"
+    )
 
 
 def test_bucket_refuses_plain_http_and_other_encryption(stack_for_constructs: Any) -> None:
-    statements = policy_statements(of_bucket(build(stack_for_constructs), "aws_s3_bucket_policy", "data")["policy"])
+    terraform = build(stack_for_constructs)
+    statements = policy_statements(at_path(terraform, "data/policy").body["policy"])
     tls = statements["DenyInsecureTransport"]
     assert (tls["Effect"], tls["Action"]) == ("Deny", ["s3:*"])
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -74,30 +66,27 @@ def test_bucket_refuses_plain_http_and_other_encryption(stack_for_constructs: An
         "Null": {"s3:x-amz-server-side-encryption": "false"},
     }
     other_key = statements["DenyOtherKmsKey"]["Condition"]
-    assert other_key["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"].startswith(
-        "${aws_kms_key.data_key_"
-    )
+    assert other_key["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"] == at_path(
+        terraform, "data/key/key"
+    ).ref("arn")
     assert other_key["Null"] == {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}
 
 
 def test_versioning_public_access_block_and_owner_enforced(stack_for_constructs: Any) -> None:
     terraform = build(stack_for_constructs)
-    versioning = of_bucket(terraform, "aws_s3_bucket_versioning", "data")
+    versioning = at_path(terraform, "data/versioning").body
     assert versioning["versioning_configuration"]["status"] == "Enabled"
-    block = of_bucket(terraform, "aws_s3_bucket_public_access_block", "data")
+    block = at_path(terraform, "data/public-access").body
     assert all(
         block[flag] is True
         for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
     )
-    ownership = of_bucket(terraform, "aws_s3_bucket_ownership_controls", "data")
+    ownership = at_path(terraform, "data/ownership").body
     assert ownership["rule"]["object_ownership"] == "BucketOwnerEnforced"
 
 
 def test_lifecycle_aborts_uploads_and_expires_old_versions(stack_for_constructs: Any) -> None:
-    rules = {
-        r["id"]: r
-        for r in of_bucket(build(stack_for_constructs), "aws_s3_bucket_lifecycle_configuration", "data")["rule"]
-    }
+    rules = {r["id"]: r for r in at_path(build(stack_for_constructs), "data/lifecycle").body["rule"]}
     assert rules["abort-incomplete-multipart-uploads"]["abort_incomplete_multipart_upload"][0] == {
         "days_after_initiation": 7
     }
@@ -107,28 +96,28 @@ def test_lifecycle_aborts_uploads_and_expires_old_versions(stack_for_constructs:
 
 def test_access_logs_go_to_the_log_bucket_which_admits_only_that_source(stack_for_constructs: Any) -> None:
     terraform = build(stack_for_constructs)
-    logging = of_bucket(terraform, "aws_s3_bucket_logging", "data")
-    assert logging["target_bucket"].startswith("${aws_s3_bucket.logs_bucket_")
+    logging = at_path(terraform, "data/access-logs").body
+    assert logging["target_bucket"] == at_path(terraform, "logs/bucket").ref("id")
     assert logging["target_prefix"] == "team-data/"
-    log_policy = policy_statements(of_bucket(terraform, "aws_s3_bucket_policy", "logs")["policy"])
+    log_policy = policy_statements(at_path(terraform, "logs/policy").body["policy"])
     delivery = log_policy["AccessLogsFromTeamData"]
     assert delivery["Principal"] == {"Service": ["logging.s3.amazonaws.com"]}
     assert delivery["Action"] == ["s3:PutObject"]
     assert delivery["Resource"][0].endswith("/team-data/*")
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"].startswith("${aws_s3_bucket.data_bucket_")
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == at_path(terraform, "data/bucket").ref("arn")
     assert "aws:SourceAccount" in delivery["Condition"]["StringEquals"]
 
 
 def test_log_bucket_uses_s3_managed_keys_and_expires_logs(stack_for_constructs: Any) -> None:
     terraform = build(stack_for_constructs)
-    rule = of_bucket(terraform, "aws_s3_bucket_server_side_encryption_configuration", "logs")["rule"][0]
+    rule = at_path(terraform, "logs/encryption").body["rule"][0]
     assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
-    rules = {r["id"]: r for r in of_bucket(terraform, "aws_s3_bucket_lifecycle_configuration", "logs")["rule"]}
+    rules = {r["id"]: r for r in at_path(terraform, "logs/lifecycle").body["rule"]}
     assert rules["expire-objects"]["expiration"][0] == {"days": 30}
 
 
 def test_eventbridge_notifications_are_on(stack_for_constructs: Any) -> None:
-    assert of_bucket(build(stack_for_constructs), "aws_s3_bucket_notification", "data")["eventbridge"] is True
+    assert at_path(build(stack_for_constructs), "data/notifications").body["eventbridge"] is True
 
 
 def test_buckets_and_keys_are_protected_from_destroy_by_default(stack_for_constructs: Any) -> None:
