@@ -8,23 +8,18 @@ ENV ?= local
 export ENV
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export CHECKPOINT_DISABLE := 1
 
 PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 PY := .venv/bin/python
 CHECKOV := tools/checkov/.venv/bin/checkov
 
-# A Terraform provider filesystem mirror, used when present (offline machines have one).
-TF_PROVIDER_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
-ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
-export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraform.d/cli.tfrc
-# `cdktf deploy` runs `terraform providers lock`, which ignores mirrors: skip it then.
-export CDKTF_SKIP_PROVIDER_LOCK := 1
-endif
+# The Terraform/cdktf settings `make env` prints for running cdktf by hand (the provider mirror's
+# CLI config, --skip-provider-lock with a mirror, the jsii banner on Node 20, no HashiCorp
+# checkpoint calls), exported to every target from the same code: tooling/shell_env.py.
+$(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
-.PHONY: help setup toolchain synth deploy destroy emulator emulator-stop test lint demo bench-synth bench-processor \
+.PHONY: help setup toolchain env synth deploy destroy backfill emulator emulator-stop test lint demo bench-synth bench-processor \
 	sample-data clean
 
 help: ## list the targets
@@ -46,19 +41,25 @@ node_modules/.synced: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-toolchain:
-	@$(PYTHON) -m tooling.terraform_toolchain --config-out .terraform.d/cli.tfrc \
+toolchain:  # prints its findings when they change (first run, new Node or Terraform)
+	@$(PYTHON) -m tooling.terraform_toolchain --config-out .terraform.d/cli.tfrc --report .terraform.d/toolchain.txt \
 		$(if $(strip $(TF_PROVIDER_MIRROR)),--mirror $(TF_PROVIDER_MIRROR),)
+
+env: ## print the exports that run cdktf/terraform by hand as make does: eval "$$(make env)"
+	@$(PYTHON) -m tooling.shell_env
 
 synth: setup ## synthesize ENV's stacks (ENV=local|dev|prod) into cdktf.out/
 	npx --no-install cdktf synth
 
 deploy: setup ## deploy ENV's stacks (local: starts the emulator first)
 	@if [ "$(ENV)" = local ]; then $(MAKE) --no-print-directory emulator; fi
-	$(PY) -m tooling.deploy deploy
+	@$(PY) -m tooling.deploy deploy
 
 destroy: setup ## destroy ENV's stacks (dev/prod refuse: resources are prevent_destroy)
 	$(PY) -m tooling.deploy destroy
+
+backfill: setup ## reprocess every raw object under PREFIX (default incoming/), e.g. PREFIX=incoming/churn/
+	@$(PY) -m tooling.backfill "$(or $(PREFIX),incoming/)"
 
 emulator: setup ## start the local AWS emulator in the background (idempotent)
 	$(PY) -m emulator start --detach --reset-dir .state/local

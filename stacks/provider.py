@@ -40,9 +40,10 @@ EMULATED_SERVICES = (
 def aws_provider(scope: Construct, config: EnvironmentConfig) -> AwsProvider:
     """Configure the provider for `config`.
 
-    local: dummy credentials come from the environment (the make targets export them),
-    path-style S3, no credential or region validation, few retries (the emulator answers
-    at once or not at all). dev/prod: credentials from the usual chain (OIDC in CI), and
+    local: the emulator's fixed dummy credentials are set here, so `cdktf deploy` works from a plain
+    shell and a developer's real credentials can never be sent anywhere; path-style S3, no credential
+    or region validation, few retries (the emulator answers at once or not at all), every service
+    endpoint on the emulator. dev/prod: credentials from the usual chain (SSO, OIDC in CI), and
     `allowed_account_ids` refuses to run against any other account when set.
     """
     common = dict(region=config.region, default_tags=[AwsProviderDefaultTags(tags=config.default_tags())])
@@ -52,6 +53,8 @@ def aws_provider(scope: Construct, config: EnvironmentConfig) -> AwsProvider:
     return AwsProvider(
         scope,
         "aws",
+        access_key=config.emulator_credentials.access_key_id,
+        secret_key=config.emulator_credentials.secret_access_key,
         s3_use_path_style=True,
         skip_credentials_validation=True,
         skip_metadata_api_check="true",

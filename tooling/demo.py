@@ -14,13 +14,11 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 import platform_config
-from platform_config import EnvironmentConfig
 from stacks.artifact_store import model_prefix
-from tooling import demo_data_pipeline, deploy
+from tooling import aws_clients, demo_data_pipeline, deploy
 
 SAMPLE_MODEL = ("demo-churn-model", "v1")
 
@@ -32,16 +30,6 @@ class Check:
 
     def __str__(self) -> str:
         return f"  {'PASS' if self.ok else 'FAIL'}  {self.text}"
-
-
-def emulator_client(service: str, config: EnvironmentConfig) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=config.emulator_url,
-        region_name=config.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
 
 
 def describe_bucket(s3: Any, name: str) -> str:
@@ -93,7 +81,7 @@ def main() -> int:
         return 1
     outputs = json.loads(deploy.outputs_file(config).read_text())
     store = outputs[config.stack_name("artifact-store")]
-    s3 = emulator_client("s3", config)
+    s3 = aws_clients.client("s3", config)
 
     print("\n" + "=" * 78)
     print(f"ML platform: environment '{config.name}' on the local AWS emulator ({config.emulator_url})")
@@ -115,7 +103,7 @@ def main() -> int:
     checks = exercise_candidate_bucket(s3, store["candidate_model_bucket_name"], store["candidate_model_key_arn"])
     try:
         pipeline_checks = demo_data_pipeline.tour(
-            outputs[config.stack_name("data-pipeline")], s3, emulator_client("stepfunctions", config)
+            outputs[config.stack_name("data-pipeline")], s3, aws_clients.client("stepfunctions", config)
         )
     except TimeoutError as exc:
         pipeline_checks = [(False, str(exc))]

@@ -5,7 +5,10 @@
 Runs `cdktf <action> '<env>-*' --auto-approve`, streaming its output, and ends with one
 line per stack: what Terraform changed ("no changes" on a re-run). For `local` it checks
 the emulator answers first and gives Terraform dummy credentials, so no real AWS
-credentials from the caller's shell are ever used against it.
+credentials from the caller's shell are ever used against it. For `dev`/`prod` it stops
+with one line (exit 2) when the shell has no AWS credentials. Terraform's per-stack warning
+about provider checksums for one platform (expected with the offline mirror) is replaced by
+one explanatory line at the end.
 """
 
 from __future__ import annotations
@@ -64,9 +67,10 @@ def command_environment(config: EnvironmentConfig, base: Mapping[str, str]) -> d
     if config.is_local:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             env.pop(name, None)
+        credentials = config.emulator_credentials
         env.update(
-            AWS_ACCESS_KEY_ID="test",
-            AWS_SECRET_ACCESS_KEY="test",
+            AWS_ACCESS_KEY_ID=credentials.access_key_id,
+            AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
             AWS_REGION=config.region,
             AWS_DEFAULT_REGION=config.region,
         )
@@ -91,6 +95,74 @@ def parse_results(lines: Iterable[str]) -> list[StackResult]:
     return [StackResult(stack, summary) for stack, summary in sorted(results.items())]
 
 
+class LockFileWarningFilter:
+    """Drops Terraform's "Incomplete lock file information for providers" box from cdktf's output.
+
+    With a provider filesystem mirror, `terraform init` can only hash the provider for this platform,
+    and says so for every stack in a 14-line box. It is expected (the lock file under cdktf.out/ is
+    regenerated on every run) and explained once instead: `explanation` after the run, if it was seen.
+    `feed(line)` returns the lines to print (a box-opening line is held until the next one shows
+    whether it opens this box); `flush()` returns a line still held at the end.
+    """
+
+    TITLE = "Incomplete lock file information for providers"
+    explanation = (
+        "note: Terraform warned per stack that .terraform.lock.hcl holds provider checksums for this "
+        "platform only: expected with the offline provider mirror (README: Offline provider mirror)."
+    )
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._held: str | None = None
+        self._inside = False
+
+    def feed(self, line: str) -> list[str]:
+        plain = _ANSI.sub("", line)
+        if self._inside:
+            self._inside = "╵" not in plain
+            return []
+        if self._held is not None:
+            held, self._held = self._held, None
+            if self.TITLE in plain:
+                self.seen, self._inside = True, True
+                # Keep a stack-name prefix the held line carried (cdktf prints it once per block).
+                prefix = _STACK_PREFIX.match(_ANSI.sub("", held))
+                return [prefix.group(0).rstrip() + "\n"] if prefix else []
+            return [held, *self.feed(line)]
+        if plain.rstrip().endswith("╷"):
+            self._held = line
+            return []
+        return [line]
+
+    def flush(self) -> list[str]:
+        held, self._held = self._held, None
+        return [held] if held is not None else []
+
+
+class MissingCredentialsError(RuntimeError):
+    """dev/prod need AWS credentials in the shell; the message points at the README."""
+
+
+def check_credentials(config: EnvironmentConfig, environ: Mapping[str, str]) -> None:
+    """Raise MissingCredentialsError (one line) unless boto's chain finds credentials for a real account.
+
+    Only resolves them (no network call), so an expired session still reaches Terraform's own error."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        credentials = boto3.Session(profile_name=environ.get("AWS_PROFILE") or None).get_credentials()
+    except BotoCoreError as exc:
+        raise MissingCredentialsError(
+            f"no usable AWS credentials for {config.name} ({exc}); see README: Deploying to a real AWS account"
+        ) from exc
+    if credentials is None:
+        raise MissingCredentialsError(
+            f"no AWS credentials for {config.name}: sign in first (e.g. `aws sso login` and AWS_PROFILE); "
+            "see README: Deploying to a real AWS account"
+        )
+
+
 def run(
     action: str, config: EnvironmentConfig, *, environ: Mapping[str, str] | None = None, stream=sys.stdout
 ) -> list[StackResult]:
@@ -103,9 +175,12 @@ def run(
             f"refusing to destroy {config.name}: its buckets and keys are prevent_destroy; "
             "remove the protection in a reviewed change first"
         )
+    if not config.is_local:
+        check_credentials(config, environ)
     outputs_file(config).parent.mkdir(parents=True, exist_ok=True)
     command = cdktf_command(action, config, bool(environ.get("CDKTF_SKIP_PROVIDER_LOCK")))
     lines: list[str] = []
+    lock_warnings = LockFileWarningFilter()
     with subprocess.Popen(
         command,
         cwd=REPO_ROOT,
@@ -118,8 +193,11 @@ def run(
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
-            stream.write(line)
+            stream.writelines(lock_warnings.feed(line))
             stream.flush()
+    stream.writelines(lock_warnings.flush())
+    if lock_warnings.seen:
+        stream.write(lock_warnings.explanation + "\n")
     if process.returncode != 0:
         raise RuntimeError(f"`{' '.join(command)}` failed with exit code {process.returncode}")
     return parse_results(lines)
@@ -132,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = platform_config.load()
         results = run(args.action, config)
+    except MissingCredentialsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (platform_config.ConfigError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Check the Terraform binary and write the project's Terraform CLI config.
+"""Check the Terraform and Node.js binaries and write the project's Terraform CLI config.
 
 `make setup` runs this with the system Python (stdlib only, before the venv exists):
 
@@ -8,6 +8,10 @@ With a provider mirror (a directory in the unpacked filesystem-mirror layout, e.
 registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/), the config makes Terraform
 install hashicorp providers from it and everything else from the registry. Without one,
 no config is written and Terraform uses the registry as usual.
+
+Node.js: the cdktf CLI and jsii need Node >= 20. Node 20 works but is end-of-life, and jsii then
+prints an end-of-life banner on every synth; make (and `make env`) silence it for Node 20 only,
+and this check says so once. Node 22 LTS needs nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from pathlib import Path
 
 MINIMUM_VERSION = (1, 10, 0)  # S3 backend native locking (use_lockfile) needs 1.10
 INSTALL_URL = "https://developer.hashicorp.com/terraform/install"
+NODE_MINIMUM_MAJOR = 20  # cdktf-cli 0.21 and jsii
+NODE_END_OF_LIFE_MAJORS = (20,)  # still runs the toolchain; jsii warns on every run
+NODE_INSTALL_URL = "https://nodejs.org/en/download"
 
 
 class ToolchainError(RuntimeError):
@@ -51,6 +58,24 @@ def check_terraform(binary: str = "terraform") -> str:
     if parse_version(version) < MINIMUM_VERSION:
         raise ToolchainError(f"terraform {version} at {path} is too old; install >= {minimum}: {INSTALL_URL}")
     return version
+
+
+def check_node(binary: str = "node") -> str:
+    """Return a one-line description of the Node.js on PATH, or raise ToolchainError saying what to do."""
+    path = shutil.which(binary)
+    if path is None:
+        raise ToolchainError(f"node is not on PATH; install Node.js 22 LTS: {NODE_INSTALL_URL}")
+    result = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    version = result.stdout.strip()
+    major = parse_version(version)[0]
+    if major < NODE_MINIMUM_MAJOR:
+        raise ToolchainError(f"node {version} is too old; install Node.js 22 LTS: {NODE_INSTALL_URL}")
+    if major in NODE_END_OF_LIFE_MAJORS:
+        return (
+            f"node {version} (end-of-life: works; make silences jsii's end-of-life banner for it, "
+            "Node 22 LTS is recommended)"
+        )
+    return f"node {version}"
 
 
 def render_cli_config(mirror: Path) -> str:
@@ -85,18 +110,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirror", type=Path, help="provider filesystem mirror (optional)")
     parser.add_argument("--config-out", type=Path, required=True, help="where to write the CLI config")
+    parser.add_argument(
+        "--report", type=Path, help="print the findings only when they differ from this file's (then update it)"
+    )
     args = parser.parse_args(argv)
     try:
+        lines = [check_node()]
         version = check_terraform()
         if args.mirror:
-            changed = write_cli_config(args.mirror, args.config_out)
-            state = "written" if changed else "up to date"
-            print(f"terraform {version}; provider mirror {args.mirror} ({args.config_out} {state})")
+            write_cli_config(args.mirror, args.config_out)
+            lines.append(f"terraform {version}; provider mirror {args.mirror} (Terraform CLI config {args.config_out})")
         else:
-            print(f"terraform {version}; no provider mirror, providers come from the registry")
+            lines.append(f"terraform {version}; no provider mirror, providers come from the registry")
     except ToolchainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    report = "\n".join(lines) + "\n"
+    if args.report is None or not args.report.exists() or args.report.read_text(encoding="utf-8") != report:
+        print(report, end="")
+        if args.report is not None:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(report, encoding="utf-8")
     return 0
 
 

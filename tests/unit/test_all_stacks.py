@@ -76,7 +76,7 @@ def test_every_local_stack_sends_every_request_to_the_emulator_with_dummy_keys(
         assert {"s3", "sts", "iam", "kms", "lambda", "sfn", "sagemaker", "scheduler"} <= set(endpoints), name
         assert provider["s3_use_path_style"] is True
         # Set in the provider itself, so `cdktf deploy` from a plain shell never uses real credentials.
-        assert (provider["access_key"], provider["secret_key"], provider["profile"]) == ("test", "test", "")
+        assert (provider["access_key"], provider["secret_key"]) == ("test", "test")
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

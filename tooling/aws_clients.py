@@ -1,0 +1,24 @@
+"""boto3 clients for an environment: the local emulator (dummy keys) or the caller's real account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from platform_config import EnvironmentConfig
+
+
+def client(service: str, config: EnvironmentConfig) -> Any:
+    """A boto3 client for `service` in `config`'s region: against the emulator for `local` (with its
+    dummy credentials, whatever the shell holds), with the usual credential chain otherwise."""
+    if config.is_local:
+        credentials = config.emulator_credentials
+        return boto3.client(
+            service,
+            endpoint_url=config.emulator_url,
+            region_name=config.region,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+        )
+    return boto3.client(service, region_name=config.region)
