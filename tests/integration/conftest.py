@@ -21,6 +21,7 @@ import pytest
 from emulator.health import is_healthy
 from tests.conftest import Synthesized, load_config, synth_app
 from tests.integration.terraform_cli import terraform
+from tooling.stack_order import deploy_order_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,7 +94,7 @@ def deployed(emulator_url: str, terraform_env: dict[str, str], tmp_path_factory:
     synth = synth_app(
         load_config("local", EMULATOR_PORT=port, LOCAL_STATE_DIR=str(workdir / "state")), workdir / "cdktf.out"
     )
-    for stack in synth.stacks:  # alphabetical, which is also dependency order today
+    for stack in deploy_order_of(synth.outdir):  # dependencies first, as cdktf's manifest records them
         stack_dir = synth.outdir / "stacks" / stack
         for args in (["init", "-no-color"], ["apply", "-auto-approve", "-no-color"]):
             result = terraform(args, stack_dir, terraform_env)

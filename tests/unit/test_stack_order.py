@@ -1,0 +1,46 @@
+"""Stacks deploy after the stacks they depend on, as cdktf's manifest records them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synthesized
+from tooling.stack_order import deploy_order, deploy_order_of
+
+
+def manifest(**dependencies: list[str]) -> dict[str, Any]:
+    return {"stacks": {name: {"dependencies": needs} for name, needs in dependencies.items()}}
+
+
+def test_a_stack_comes_after_every_stack_it_depends_on() -> None:
+    order = deploy_order(
+        manifest(
+            inference=["artifact-store", "training"],
+            training=["data-pipeline", "artifact-store"],
+            **{"data-pipeline": [], "artifact-store": []},
+        )
+    )
+    assert order == ["artifact-store", "data-pipeline", "training", "inference"]
+
+
+def test_independent_stacks_keep_a_stable_name_order() -> None:
+    assert deploy_order(manifest(b=[], a=[], c=[])) == ["a", "b", "c"]
+
+
+def test_a_cycle_is_named() -> None:
+    with pytest.raises(ValueError, match=r"cycle: (a -> b -> a|b -> a -> b)"):
+        deploy_order(manifest(a=["b"], b=["a"]))
+
+
+def test_an_unknown_dependency_is_named() -> None:
+    with pytest.raises(ValueError, match="stack a depends on ghost"):
+        deploy_order(manifest(a=["ghost"]))
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_every_synthesized_stack_is_in_the_order(synthesized: Callable[[str], Synthesized], env: str) -> None:
+    synth = synthesized(env)
+    assert sorted(deploy_order_of(synth.outdir)) == sorted(synth.stacks)
