@@ -10,14 +10,17 @@ Use ``python -m emulator start|stop|status`` from the repo root, or in Python::
 See ``emulator/README.md`` for the patches and how to add an extension.
 """
 
+from emulator.errors import EmulatorStartError, ExtensionError, ExtensionInstallError
 from emulator.extension import Extension, Patch, PatchExtension
 from emulator.health import is_healthy
-from emulator.server import EmulatorServer, EmulatorStartError
+from emulator.server import EmulatorServer
 
 __all__ = [
     "EmulatorServer",
     "EmulatorStartError",
     "Extension",
+    "ExtensionError",
+    "ExtensionInstallError",
     "Patch",
     "PatchExtension",
     "is_healthy",

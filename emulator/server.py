@@ -26,17 +26,12 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from emulator.errors import EmulatorStartError
 from emulator.extension import Extension, activate, deactivate
 from emulator.patches import builtin_extensions
 from emulator.state import port_in_use
 
 DEFAULT_HOST = "127.0.0.1"
-
-
-class EmulatorStartError(RuntimeError):
-    """The server could not start (typically: the port is already in use)."""
-
-
 READY_TIMEOUT_SECONDS = 60.0
 
 
@@ -116,7 +111,12 @@ class EmulatorServer:
         return self._thread is not None
 
     def start(self) -> EmulatorServer:
-        """Bind, serve in a daemon thread, apply extensions; no-op if running."""
+        """Bind, serve in a daemon thread, apply extensions; no-op if running.
+
+        Raises ``EmulatorStartError`` (``ExtensionInstallError`` when an extension
+        cannot be installed); nothing stays bound, installed or set in the
+        environment then.
+        """
         if self._thread is not None:
             return self
         if self._requested_port and port_in_use(self._requested_port, self._host):

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from emulator.extension import PatchExtension
+from emulator.extension import PatchExtension, missing_target
 
 if TYPE_CHECKING:
-    from moto.iam.models import IAMBackend
-
     from emulator.server import EmulatorServer
+
+CONFIG_TARGET = 'moto.core.config.default_user_config["iam"]["load_aws_managed_policies"]'
 
 
 class IamManagedPolicies(PatchExtension):
@@ -41,13 +41,17 @@ class IamManagedPolicies(PatchExtension):
 
     def on_install(self, server: EmulatorServer) -> None:
         from moto.core.config import default_user_config
-        from moto.iam.models import iam_backends
+        from moto.iam.models import IAMBackend, iam_backends
 
+        if "load_aws_managed_policies" not in default_user_config.get("iam", {}):
+            raise missing_target(self.name, CONFIG_TARGET)
+        if not hasattr(IAMBackend, "_init_aws_policies"):
+            raise missing_target(self.name, "moto.iam.models.IAMBackend._init_aws_policies")
         self._previous = dict(default_user_config.get("iam", {}))
         enabled: Any = {**self._previous, "load_aws_managed_policies": True}
         default_user_config["iam"] = enabled
         for _account, _partition, base_backend in iam_backends.iter_backends():
-            backend = cast("IAMBackend", base_backend)
+            backend = cast(IAMBackend, base_backend)
             if not backend.aws_managed_policies:
                 backend.aws_managed_policies = backend._init_aws_policies()
                 for policy in backend.aws_managed_policies:

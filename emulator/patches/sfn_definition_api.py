@@ -17,8 +17,9 @@ The patch adds both actions to ``StepFunctionResponse``:
   state machines (newest first), which is an empty list unless ``publish``
   was used.
 
-Each action is added only if moto does not define it, so upgrading moto
-retires the patch by itself.
+Each action is an ``add_if_absent`` patch: a moto that defines it keeps its own
+(the skip is logged and listed in ``skipped``), so upgrading moto retires the
+patch by itself.
 """
 
 from __future__ import annotations
@@ -112,13 +113,10 @@ class StepFunctionsDefinitionApi(PatchExtension):
     def patches(self) -> Sequence[Patch]:
         from moto.stepfunctions.responses import StepFunctionResponse
 
-        actions = {
-            "validate_state_machine_definition": validate_state_machine_definition,
-            "list_state_machine_versions": list_state_machine_versions,
-        }
-        # Leave alone whatever a newer moto implements itself.
-        return tuple(
-            Patch.replace(StepFunctionResponse, name, action)
-            for name, action in actions.items()
-            if not hasattr(StepFunctionResponse, name)
+        # add_if_absent: a newer moto that implements an action keeps its own (logged, skipped).
+        return (
+            Patch.add_if_absent(
+                StepFunctionResponse, "validate_state_machine_definition", validate_state_machine_definition
+            ),
+            Patch.add_if_absent(StepFunctionResponse, "list_state_machine_versions", list_state_machine_versions),
         )

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator.extension import PatchExtension
+from emulator.extension import PatchExtension, missing_target
 
 if TYPE_CHECKING:
     from emulator.server import EmulatorServer
+
+CONFIG_TARGET = 'moto.core.config.default_user_config["stepfunctions"]["execute_state_machine"]'
 
 
 class StepFunctionsExecution(PatchExtension):
@@ -36,6 +38,8 @@ class StepFunctionsExecution(PatchExtension):
     def on_install(self, server: EmulatorServer) -> None:
         from moto.core.config import default_user_config
 
+        if "execute_state_machine" not in default_user_config.get("stepfunctions", {}):
+            raise missing_target(self.name, CONFIG_TARGET)
         self._previous = dict(default_user_config.get("stepfunctions", {}))
         enabled: Any = {**self._previous, "execute_state_machine": True}
         default_user_config["stepfunctions"] = enabled
