@@ -2,7 +2,9 @@
 
 The repo root is the current working directory; state lives in
 ``.emulator/`` (see ``emulator.state``). Messages are one line each, prefixed
-``emulator:``; errors go to stderr with exit code 1.
+``emulator:``; errors go to stderr with exit code 1, among them every
+``EmulatorStartError`` (port in use, another moto version, an extension that
+cannot be installed).
 
 ``start`` options (defaults from the environment):
 
@@ -27,7 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from emulator.errors import MotoVersionError
 from emulator.health import is_healthy
+from emulator.moto_version import check_moto_version
 from emulator.process import StartupError, log_tail, spawn_detached, terminate, wait_until_healthy
 from emulator.server import EmulatorServer, EmulatorStartError
 from emulator.state import (
@@ -118,6 +122,11 @@ def _serve(files: StateFiles, port: int, ttl_hours: float, reset_dir: Path | Non
 
 
 def _start_detached(files: StateFiles, port: int, ttl_hours: float, reset_dir: Path | None) -> int:
+    # The child checks too, but its error would only show as the tail of its log.
+    try:
+        check_moto_version()
+    except MotoVersionError as exc:
+        return _fail(str(exc))
     process = spawn_detached(files, port, ttl_hours)
     try:
         wait_until_healthy(process, port, STARTUP_TIMEOUT_SECONDS)

@@ -1,6 +1,7 @@
 """The emulator's error types. Each one stops a server from starting, so all are ``EmulatorStartError``s.
 
 * ``EmulatorStartError``: the server could not start (e.g. its port is in use);
+* ``MotoVersionError``: the installed moto is not the one the patches were written for;
 * ``ExtensionError``: an extension cannot be installed as written:
   ``ExtensionInstallError`` (a moto target it patches is gone, one it adds already exists,
   or importing its moto modules failed).
@@ -14,6 +15,10 @@ from __future__ import annotations
 
 class EmulatorStartError(RuntimeError):
     """The server could not start; the message says why."""
+
+
+class MotoVersionError(EmulatorStartError):
+    """The installed moto differs from the version the emulator was written for."""
 
 
 class ExtensionError(EmulatorStartError):

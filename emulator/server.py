@@ -5,6 +5,8 @@ Why a wrapper rather than ``moto.server.ThreadedMotoServer`` directly:
 * it binds loopback only (the emulator has dummy credentials and no auth);
 * a port already in use raises ``EmulatorStartError`` instead of hanging
   (upstream ``start()`` waits forever for a thread that died binding);
+* before binding, it checks that moto is the version the patches were written
+  for (``emulator.moto_version``), failing with one line otherwise;
 * it sets ``MOTO_PORT`` (Step Functions' interpreter calls back to
   ``localhost:$MOTO_PORT``) and activates the built-in patches from
   ``emulator.patches`` plus any extra ``extensions``, undoing all of it on stop.
@@ -28,6 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from emulator.errors import EmulatorStartError
 from emulator.extension import Extension, activate, deactivate
+from emulator.moto_version import check_moto_version
 from emulator.patches import builtin_extensions
 from emulator.state import port_in_use
 
@@ -111,14 +114,15 @@ class EmulatorServer:
         return self._thread is not None
 
     def start(self) -> EmulatorServer:
-        """Bind, serve in a daemon thread, apply extensions; no-op if running.
+        """Check moto's version, bind, serve in a daemon thread, apply extensions; no-op if running.
 
-        Raises ``EmulatorStartError`` (``ExtensionInstallError`` when an extension
-        cannot be installed); nothing stays bound, installed or set in the
-        environment then.
+        Raises ``EmulatorStartError`` (``MotoVersionError`` for another moto,
+        ``ExtensionInstallError`` when an extension cannot be installed); nothing
+        stays bound, installed or set in the environment then.
         """
         if self._thread is not None:
             return self
+        check_moto_version()
         if self._requested_port and port_in_use(self._requested_port, self._host):
             raise EmulatorStartError(f"port {self._requested_port} on {self._host} is already in use")
         thread = _MotoThread(self._host, self._requested_port)
