@@ -10,7 +10,13 @@ Use ``python -m emulator start|stop|status`` from the repo root, or in Python::
 See ``emulator/README.md`` for the patches and how to add an extension.
 """
 
-from emulator.errors import EmulatorStartError, ExtensionError, ExtensionInstallError, MotoVersionError
+from emulator.errors import (
+    EmulatorStartError,
+    ExtensionError,
+    ExtensionInstallError,
+    ExtensionOrderError,
+    MotoVersionError,
+)
 from emulator.extension import Extension, Patch, PatchExtension
 from emulator.health import is_healthy
 from emulator.server import EmulatorServer
@@ -21,6 +27,7 @@ __all__ = [
     "Extension",
     "ExtensionError",
     "ExtensionInstallError",
+    "ExtensionOrderError",
     "MotoVersionError",
     "Patch",
     "PatchExtension",

@@ -2,9 +2,10 @@
 
 * ``EmulatorStartError``: the server could not start (e.g. its port is in use);
 * ``MotoVersionError``: the installed moto is not the one the patches were written for;
-* ``ExtensionError``: an extension cannot be installed as written:
+* ``ExtensionError``: an extension cannot be installed as written, either
   ``ExtensionInstallError`` (a moto target it patches is gone, one it adds already exists,
-  or importing its moto modules failed).
+  or importing its moto modules failed) or ``ExtensionOrderError`` (an extension it
+  ``requires`` is missing or comes after it).
 
 Messages are one line that names what failed and, where there is one, the way out:
 ``python -m emulator start`` prints them as ``emulator: <message>``.
@@ -27,3 +28,7 @@ class ExtensionError(EmulatorStartError):
 
 class ExtensionInstallError(ExtensionError):
     """A patch target is missing (or, for an addition, already present), or a moto import failed."""
+
+
+class ExtensionOrderError(ExtensionError):
+    """An extension's ``requires`` names one that is absent or installed after it."""

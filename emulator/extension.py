@@ -4,13 +4,15 @@ Why: moto is patched in-process (its backends and response classes are module
 globals), so each patch must be installable, removable and safe when two
 ``EmulatorServer`` instances share one process. This module gives
 
-* ``Extension``: the protocol (``name``, ``install(server)``, ``uninstall()``);
+* ``Extension``: the protocol (``name``, ``install(server)``, ``uninstall()``, and
+  optionally ``requires``: names of extensions that must be installed before it);
 * ``Patch`` / ``PatchExtension``: the common case, "change these attributes of moto
   and put the originals back afterwards". A ``Patch`` says what it expects of moto:
   ``wrap``/``replace`` change an attribute that must exist, ``add`` supplies one moto
   lacks (it must be absent), ``add_if_absent`` steps aside when moto has it. Anything
   else fails the install with ``ExtensionInstallError`` naming the extension and the
   target, and nothing stays patched;
+* ``check_order``: every ``requires`` is present and earlier in the install order;
 * ``activate`` / ``deactivate``: a process-wide, reference-counted registry
   keyed by ``Extension.name``, so an extension is installed once however many
   servers use it and removed when the last one stops.
@@ -32,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from emulator.errors import ExtensionInstallError
+from emulator.errors import ExtensionInstallError, ExtensionOrderError
 from emulator.moto_version import SUPPORTED_MOTO_VERSION
 
 if TYPE_CHECKING:
@@ -49,7 +51,8 @@ class Extension(Protocol):
     ``name`` identifies the extension process-wide (two instances with the
     same name are the same extension). ``install`` receives the server that
     activates it first (for its ``url``/``port``); ``uninstall`` must undo
-    everything ``install`` did.
+    everything ``install`` did. An optional ``requires`` (default: none) names
+    the extensions that must be installed before this one (see ``check_order``).
     """
 
     name: str
@@ -59,6 +62,30 @@ class Extension(Protocol):
 
     def uninstall(self) -> None:
         """Revert the change made by ``install``."""
+
+
+def requirements(extension: Extension) -> tuple[str, ...]:
+    """The names ``extension`` requires before it (its ``requires``, default none)."""
+    return tuple(getattr(extension, "requires", ()))
+
+
+def check_order(extensions: Sequence[Extension]) -> None:
+    """Raise ``ExtensionOrderError`` unless each extension's ``requires`` come before it.
+
+    ``extensions`` is an install order (a server's built-ins, then its own). The message
+    names the extension and the requirement that is absent or comes after it.
+    """
+    position = {extension.name: index for index, extension in reversed(list(enumerate(extensions)))}
+    for index, extension in enumerate(extensions):
+        for required in requirements(extension):
+            if required not in position:
+                raise ExtensionOrderError(
+                    f"{extension.name} requires {required}, which is not among the server's extensions"
+                )
+            if position[required] > index:
+                raise ExtensionOrderError(
+                    f"{extension.name} requires {required}, which must be installed before it but comes after it"
+                )
 
 
 def missing_target(extension: str, target: str) -> ExtensionInstallError:
@@ -141,7 +168,7 @@ class Patch:
 class PatchExtension:
     """Base class for extensions made of attribute patches.
 
-    Subclasses set ``name`` and implement
+    Subclasses set ``name`` (and ``requires``, default none) and implement
     ``patches()``; ``install`` and ``uninstall`` are idempotent and restore the
     exact original objects. Installing is all or nothing: a missing target, an
     import error in ``patches()`` or an exception in ``on_install`` restores what
@@ -152,6 +179,7 @@ class PatchExtension:
     """
 
     name: str = ""
+    requires: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._saved: list[tuple[Any, str, Any]] = []

@@ -6,7 +6,8 @@ Why a wrapper rather than ``moto.server.ThreadedMotoServer`` directly:
 * a port already in use raises ``EmulatorStartError`` instead of hanging
   (upstream ``start()`` waits forever for a thread that died binding);
 * before binding, it checks that moto is the version the patches were written
-  for (``emulator.moto_version``), failing with one line otherwise;
+  for (``emulator.moto_version``) and that every extension's ``requires`` come
+  before it (``emulator.extension.check_order``), failing with one line otherwise;
 * it sets ``MOTO_PORT`` (Step Functions' interpreter calls back to
   ``localhost:$MOTO_PORT``) and activates the built-in patches from
   ``emulator.patches`` plus any extra ``extensions``, undoing all of it on stop.
@@ -29,7 +30,7 @@ from typing import Any
 from moto.server import ThreadedMotoServer
 
 from emulator.errors import EmulatorStartError
-from emulator.extension import Extension, activate, deactivate
+from emulator.extension import Extension, activate, check_order, deactivate
 from emulator.moto_version import check_moto_version
 from emulator.patches import builtin_extensions
 from emulator.state import port_in_use
@@ -77,7 +78,8 @@ class EmulatorServer:
 
     ``port=0`` picks a free port (read ``.port`` after ``start()``).
     ``extensions`` are activated after the built-in patches (all in place
-    before ``start()`` returns) and removed in reverse order on ``stop()``.
+    before ``start()`` returns, each after the extensions it ``requires``)
+    and removed in reverse order on ``stop()``.
     Usable as a context manager.
     """
 
@@ -114,15 +116,17 @@ class EmulatorServer:
         return self._thread is not None
 
     def start(self) -> EmulatorServer:
-        """Check moto's version, bind, serve in a daemon thread, apply extensions; no-op if running.
+        """Check moto's version and the extension order, bind, serve, apply extensions; no-op if running.
 
         Raises ``EmulatorStartError`` (``MotoVersionError`` for another moto,
+        ``ExtensionOrderError`` for a requirement missing or out of order,
         ``ExtensionInstallError`` when an extension cannot be installed); nothing
         stays bound, installed or set in the environment then.
         """
         if self._thread is not None:
             return self
         check_moto_version()
+        check_order(self._extensions)
         if self._requested_port and port_in_use(self._requested_port, self._host):
             raise EmulatorStartError(f"port {self._requested_port} on {self._host} is already in use")
         thread = _MotoThread(self._host, self._requested_port)

@@ -2,10 +2,13 @@
 
 ``builtin_extensions()`` returns fresh instances in install order; every
 ``EmulatorServer`` activates them before its own ``extensions``. Each module's
-docstring names the moto file and function it patches and why.
+docstring names the moto file and function it patches and why; an extension
+that depends on another declares it in ``requires`` (with the reason), and the
+server refuses an order that puts a requirement after it.
 
 To add a gap fix: write ``emulator/patches/<gap>.py`` with a
-``PatchExtension`` subclass and append its class to ``BUILTIN_EXTENSIONS``.
+``PatchExtension`` subclass and append its class to ``BUILTIN_EXTENSIONS``
+(after whatever it ``requires``).
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
     S3EventBridgeNotifications,
     LambdaDeadLetterConfig,
     LocalLambdaRuntime,
-    # Last: importing moto's ASL parser takes ~1 s, and a detached emulator already answers
-    # health checks while extensions install (see README, "Start-up order").
+    # These import moto's ASL parser (~1 s). Requests wait until every extension is in
+    # (EmulatorServer holds them), so only `requires` constrains the order.
     StepFunctionsIntegerToleratedFailure,
     StepFunctionsMapToleratedFailures,
     StepFunctionsS3ItemReader,

@@ -195,6 +195,9 @@ class LocalLambdaRuntime(PatchExtension):
     """Run deployed Python zips in subprocesses instead of Docker; async events on a worker pool."""
 
     name = "local-lambda-runtime"
+    # Failed asynchronous events go to the DeadLetterConfig that lambda-dead-letter-config keeps on
+    # the function (DEAD_LETTER_ATTRIBUTE); without it every such event would be dropped.
+    requires = ("lambda-dead-letter-config",)
 
     def __init__(self, settings: AsyncSettings | None = None) -> None:
         super().__init__()

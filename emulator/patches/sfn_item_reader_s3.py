@@ -62,6 +62,8 @@ class StepFunctionsS3ItemReader(PatchExtension):
     """Paginate the S3 ListObjectsV2 ItemReader and shape its items like AWS."""
 
     name = "sfn-s3-item-reader"
+    # Patches the ASL interpreter's ItemReader, which only runs once sfn-execution switches it on.
+    requires = ("sfn-execution",)
 
     def patches(self) -> Sequence[Patch]:
         from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3 import (

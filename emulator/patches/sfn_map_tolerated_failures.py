@@ -155,6 +155,8 @@ class StepFunctionsMapToleratedFailures(PatchExtension):
     """Apply ToleratedFailureCount/Percentage to Distributed Map runs."""
 
     name = "sfn-map-tolerated-failures"
+    # Patches the ASL interpreter's Map run, which only runs once sfn-execution switches it on.
+    requires = ("sfn-execution",)
 
     def __init__(self) -> None:
         super().__init__()

@@ -65,6 +65,9 @@ class StepFunctionsIntegerToleratedFailure(PatchExtension):
     """Let ``ToleratedFailurePercentage`` be an integer, as AWS does."""
 
     name = "sfn-integer-tolerated-failure-percentage"
+    # Only the interpreter backend parses definitions (StepFunctionsParserBackend._validate_definition,
+    # executions); the plain one never does, so the patch matters once sfn-execution switches it on.
+    requires = ("sfn-execution",)
 
     def patches(self) -> Sequence[Patch]:
         from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
