@@ -26,6 +26,7 @@ from emulator.patches.sfn_execution import StepFunctionsExecution
 from emulator.patches.sfn_item_reader_s3 import StepFunctionsS3ItemReader
 from emulator.patches.sfn_map_tolerated_failures import StepFunctionsMapToleratedFailures
 from emulator.patches.sfn_tolerated_failure_int import StepFunctionsIntegerToleratedFailure
+from emulator.patches.sfn_unnamed_execution import StepFunctionsUnnamedExecution
 
 BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
     StepFunctionsExecution,
@@ -42,6 +43,7 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
     StepFunctionsIntegerToleratedFailure,
     StepFunctionsMapToleratedFailures,
     StepFunctionsS3ItemReader,
+    StepFunctionsUnnamedExecution,
 )
 
 

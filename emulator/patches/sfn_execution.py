@@ -11,7 +11,8 @@ other services back through ``http://localhost:$MOTO_PORT``
 This is the in-process equivalent of ``POST /moto-api/config``
 ``{"stepfunctions": {"execute_state_machine": true}}``. Keep it on for the
 server's whole life: state machines live in whichever backend was active
-when they were created. Always pass an execution ``name``.
+when they were created. The interpreter names no execution by itself:
+``sfn_unnamed_execution`` gives unnamed ones a UUID, as AWS does.
 """
 
 from __future__ import annotations

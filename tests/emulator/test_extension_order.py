@@ -67,6 +67,7 @@ def test_built_ins_declare_their_dependencies_and_list_them_first() -> None:
         "sfn-integer-tolerated-failure-percentage": ("sfn-execution",),
         "sfn-map-tolerated-failures": ("sfn-execution",),
         "sfn-s3-item-reader": ("sfn-execution",),
+        "sfn-unnamed-execution": ("sfn-execution",),
     }
     check_order(builtin_extensions())
     with pytest.raises(ExtensionOrderError):

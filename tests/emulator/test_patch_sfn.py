@@ -1,9 +1,10 @@
-"""Step Functions: ValidateStateMachineDefinition, ListStateMachineVersions, execution."""
+"""Step Functions: ValidateStateMachineDefinition, ListStateMachineVersions, execution, unnamed executions."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -59,13 +60,52 @@ def test_list_versions_empty_then_lists_published(aws: Callable[[str], Any], nam
     assert [v["stateMachineVersionArn"] for v in versions] == [published["stateMachineVersionArn"]]
 
 
+def _finished(sfn: Any, execution_arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution did not finish"
+        time.sleep(0.1)
+    return dict(described)
+
+
 def test_executions_really_run(aws: Callable[[str], Any], name: Callable[[str], str]) -> None:
     sfn = aws("stepfunctions")
     machine = sfn.create_state_machine(name=name("sm"), definition=json.dumps(PASS_MACHINE), roleArn=ROLE_ARN)
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name=name("run"), input="{}")
-    deadline = time.monotonic() + 10
-    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "execution did not finish"
-        time.sleep(0.1)
+    described = _finished(sfn, execution["executionArn"])
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"ok": True}
+
+
+def test_unnamed_executions_get_uuid_names_and_can_start_twice(
+    aws: Callable[[str], Any], name: Callable[[str], str]
+) -> None:
+    sfn = aws("stepfunctions")
+    machine_arn = sfn.create_state_machine(name=name("sm"), definition=json.dumps(PASS_MACHINE), roleArn=ROLE_ARN)[
+        "stateMachineArn"
+    ]
+    first, second = (
+        sfn.start_execution(stateMachineArn=machine_arn, input='{"prefix": "incoming/churn/"}')["executionArn"]
+        for _ in range(2)
+    )
+    assert first != second
+    for arn in (first, second):
+        described = _finished(sfn, arn)
+        assert described["status"] == "SUCCEEDED"
+        assert uuid.UUID(described["name"]).version == 4
+        assert arn.endswith(f":{described['name']}")
+    listed = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
+    assert {execution["executionArn"] for execution in listed} == {first, second}
+
+
+def test_a_named_start_is_still_idempotent_while_running(aws: Callable[[str], Any], name: Callable[[str], str]) -> None:
+    waiting = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 2, "End": True}}}
+    sfn = aws("stepfunctions")
+    machine_arn = sfn.create_state_machine(name=name("sm"), definition=json.dumps(waiting), roleArn=ROLE_ARN)[
+        "stateMachineArn"
+    ]
+    run = name("run")
+    first = sfn.start_execution(stateMachineArn=machine_arn, name=run, input="{}")["executionArn"]
+    again = sfn.start_execution(stateMachineArn=machine_arn, name=run, input="{}")["executionArn"]
+    assert again == first
+    assert first.endswith(f":{run}")

@@ -1,8 +1,9 @@
 """Step Functions Distributed Map over an S3 prefix, items processed by a real Lambda.
 
 Covers the patches ``sfn_tolerated_failure_int`` (integer ToleratedFailurePercentage),
-``sfn_map_tolerated_failures`` (failures fail the run unless tolerated) and
-``sfn_item_reader_s3`` (pagination, empty prefix, AWS item shape), plus the Lambda runtime.
+``sfn_map_tolerated_failures`` (failures fail the run unless tolerated),
+``sfn_item_reader_s3`` (pagination, empty prefix, AWS item shape) and
+``sfn_unnamed_execution`` (the README's backfill command, no name, twice), plus the Lambda runtime.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC
 from typing import Any
 
 import pytest
-from lambda_zip_support import create_function, run_execution
+from lambda_zip_support import create_function, run_execution, wait_for
 
 from building_blocks.fan_out_definition import fan_out_definition
 from emulator.patches.sfn_item_reader_s3 import item_from_s3
@@ -94,6 +95,11 @@ def outputs(aws: Aws, bucket_name: str) -> dict[str, bytes]:
     return {item["Key"]: s3.get_object(Bucket=bucket_name, Key=item["Key"])["Body"].read() for item in listed}
 
 
+def finished(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
+    described = sfn.describe_execution(executionArn=execution_arn)
+    return None if described["status"] == "RUNNING" else dict(described)
+
+
 def test_pipeline_processes_every_object_under_the_prefix(aws: Aws, name: Name, bucket: Callable[..., str]) -> None:
     function = create_function(aws, name, "process")
     bucket_name = bucket(good=6)
@@ -104,6 +110,22 @@ def test_pipeline_processes_every_object_under_the_prefix(aws: Aws, name: Name, 
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"objects": 6}
     assert outputs(aws, bucket_name) == {f"out/{index}.txt": f"ITEM {index}".encode() for index in range(6)}
+
+
+def test_readme_backfill_without_a_name_runs_twice_in_a_row(aws: Aws, name: Name, bucket: Callable[..., str]) -> None:
+    """``aws stepfunctions start-execution --state-machine-arn <arn> --input '{"prefix": ...}'``, twice."""
+    function = create_function(aws, name, "process")
+    bucket_name = bucket(good=2)
+    arn = machine(aws, name, pipeline_definition(function["FunctionArn"], bucket_name))
+    sfn = aws("stepfunctions")
+
+    started = [sfn.start_execution(stateMachineArn=arn, input=json.dumps({"prefix": "in/"})) for _ in range(2)]
+
+    assert started[0]["executionArn"] != started[1]["executionArn"]
+    for execution in started:
+        described = wait_for(lambda arn=execution["executionArn"]: finished(sfn, arn), timeout=30)
+        assert described["status"] == "SUCCEEDED", described
+        assert json.loads(described["output"]) == {"objects": 2}
 
 
 def test_a_failure_within_the_tolerated_percentage_succeeds(aws: Aws, name: Name, bucket: Callable[..., str]) -> None:
