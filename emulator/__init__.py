@@ -7,7 +7,8 @@ Use ``python -m emulator start|stop|status`` from the repo root, or in Python::
     with EmulatorServer(port=0) as server:  # 0 = any free port
         boto3.client("s3", endpoint_url=server.url, ...)
 
-See ``emulator/README.md`` for the patches and how to add an extension.
+See ``emulator/README.md`` for the patches and how to add an extension or a whole
+service moto lacks (``ServiceBackendExtension``).
 """
 
 from emulator.errors import (
@@ -20,6 +21,7 @@ from emulator.errors import (
 from emulator.extension import Extension, Patch, PatchExtension
 from emulator.health import is_healthy
 from emulator.server import EmulatorServer
+from emulator.service_backend import ServiceBackendExtension, ServiceResponse
 
 __all__ = [
     "EmulatorServer",
@@ -31,5 +33,7 @@ __all__ = [
     "MotoVersionError",
     "Patch",
     "PatchExtension",
+    "ServiceBackendExtension",
+    "ServiceResponse",
     "is_healthy",
 ]

@@ -21,14 +21,16 @@ from emulator.patches.s3_eventbridge_notifications import S3EventBridgeNotificat
 from emulator.patches.s3_kms_key_arn import S3KmsKeyArn
 from emulator.patches.s3_logging_delivery import S3LoggingDelivery
 from emulator.patches.s3_policy_conditions import S3PolicyConditions
+from emulator.patches.service_backend_dispatch import ServiceBackendDispatch
 from emulator.patches.sfn_definition_api import StepFunctionsDefinitionApi
 from emulator.patches.sfn_execution import StepFunctionsExecution
 from emulator.patches.sfn_item_reader_s3 import StepFunctionsS3ItemReader
 from emulator.patches.sfn_map_tolerated_failures import StepFunctionsMapToleratedFailures
 from emulator.patches.sfn_tolerated_failure_int import StepFunctionsIntegerToleratedFailure
 from emulator.patches.sfn_unnamed_execution import StepFunctionsUnnamedExecution
+from emulator.service_backend import ServiceBackendExtension
 
-BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
+BUILTIN_EXTENSIONS: tuple[type[PatchExtension | ServiceBackendExtension], ...] = (
     StepFunctionsExecution,
     StepFunctionsDefinitionApi,
     IamManagedPolicies,
@@ -38,6 +40,7 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension], ...] = (
     S3EventBridgeNotifications,
     LambdaDeadLetterConfig,
     LocalLambdaRuntime,
+    ServiceBackendDispatch,  # before any ServiceBackendExtension (they require it)
     # These import moto's ASL parser (~1 s). Requests wait until every extension is in
     # (EmulatorServer holds them), so only `requires` constrains the order.
     StepFunctionsIntegerToleratedFailure,
