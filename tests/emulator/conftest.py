@@ -54,6 +54,12 @@ def aws(emulator_server: EmulatorServer) -> Callable[[str], Any]:
 
 
 @pytest.fixture
+def client_at() -> Callable[[str, str], Any]:
+    """``client_at(server.url, "s3")`` -> a client for another emulator than the session one."""
+    return _client
+
+
+@pytest.fixture
 def name() -> Callable[[str], str]:
     """``name("bucket")`` -> a unique, S3-safe resource name."""
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -21,8 +21,9 @@ from moto.core.responses import ActionResult
 from emulator import EmulatorServer, ExtensionInstallError, ServiceBackendExtension, ServiceResponse
 from emulator.extension import active_names
 from emulator.service_backend import ResourceNotFound
-from tests.emulator.conftest import ACCOUNT_ID, REGION, _client
 
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -73,13 +74,13 @@ def _error(call: Callable[[], Any]) -> dict[str, Any]:
 
 
 def test_toy_codeartifact_answers_boto3_with_aws_json_and_errors_then_uninstalls(
-    emulator_server: EmulatorServer,
+    emulator_server: EmulatorServer, client_at: Callable[[str, str], Any]
 ) -> None:
-    session_client = _client(emulator_server.url, "codeartifact")
+    session_client = client_at(emulator_server.url, "codeartifact")
     for _installation in range(2):  # a second installation works on a server that outlived the first
         toy = ToyCodeArtifact()
         with EmulatorServer(port=0, extensions=[toy]) as server:
-            client = _client(server.url, "codeartifact")
+            client = client_at(server.url, "codeartifact")
             toy.backends[ACCOUNT_ID][REGION].add("team")
 
             domains = client.list_domains()["domains"]
