@@ -6,7 +6,14 @@ from typing import Any
 
 import boto3
 
+from emulator.health import is_healthy
 from platform_config import EnvironmentConfig
+
+
+def require_emulator(config: EnvironmentConfig) -> None:
+    """For `local`: raise RuntimeError saying how to start the emulator unless it answers."""
+    if config.is_local and not is_healthy(config.emulator_url):
+        raise RuntimeError(f"the local emulator is not answering at {config.emulator_url}; run `make emulator`")
 
 
 def client(service: str, config: EnvironmentConfig) -> Any:

@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = platform_config.load()
+        aws_clients.require_emulator(config)
         outputs_path = deploy.outputs_file(config)
         if not outputs_path.exists():
             raise RuntimeError(f"{outputs_path} is missing: run `make deploy ENV={config.name}` first")

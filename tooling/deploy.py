@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platform_config
-from emulator.health import is_healthy
 from platform_config import EnvironmentConfig
+from tooling.aws_clients import require_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # cdktf prefixes each line with the stack name; continuation lines are only indented.
@@ -168,8 +168,7 @@ def run(
 ) -> list[StackResult]:
     """Run the cdktf action, echoing its output to `stream`; raise on failure."""
     environ = os.environ if environ is None else environ
-    if config.is_local and not is_healthy(config.emulator_url):
-        raise RuntimeError(f"the local emulator is not answering at {config.emulator_url}; run `make emulator`")
+    require_emulator(config)
     if action == "destroy" and not config.is_local:
         raise RuntimeError(
             f"refusing to destroy {config.name}: its buckets and keys are prevent_destroy; "
