@@ -7,6 +7,7 @@ contract between the two sides:
 
     {"format_version": 1,
      "datasets": {"<name>": {"name": "<name>", "description": "...", "max_object_mib": 1024,
+                             "max_row_kib": 256,
                              "columns": [{"name": "...", "type": "int", "required": true,
                                           "min": 0, "max": 600}, ...]}}}
 
@@ -37,7 +38,12 @@ NUMERIC_TYPES = ("int", "float")
 _DATASET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 # Column names end up in CSV headers and in reasons ("<column>: ..."); keep them identifiers.
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_DATASET_KEYS = {"description", "max_object_mib", "columns"}
+_DATASET_KEYS = {"description", "max_object_mib", "max_row_kib", "columns"}
+# A row (a record's field text) larger than this is rejected on its own, never the whole file. 256 KiB is twice
+# the csv module's own field limit and leaves room for wide text columns; the processor sizes its batches from
+# the bound, so memory stays flat whatever the value (see lambdas/data_processor/processing.py).
+DEFAULT_MAX_ROW_KIB = 256
+MAX_ROW_KIB_LIMIT = 16 * 1024  # 16 MiB: a "row" beyond that is a document, not a CSV record
 _COLUMN_KEYS = {"name", "type", "required", "min", "max", "allowed", "pattern"}
 _ENV = "datasets"
 
@@ -70,12 +76,14 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class DatasetSchema:
-    """A dataset: its columns in header order and the largest object the processor reads."""
+    """A dataset: its columns in header order, the largest object the processor reads and the largest row
+    (max_row_kib, default DEFAULT_MAX_ROW_KIB) it accepts; description defaults to ""."""
 
     name: str
     columns: tuple[ColumnSpec, ...]
     max_object_mib: int
     description: str = ""
+    max_row_kib: int = DEFAULT_MAX_ROW_KIB
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -87,6 +95,7 @@ class DatasetSchema:
             "name": self.name,
             "description": self.description,
             "max_object_mib": self.max_object_mib,
+            "max_row_kib": self.max_row_kib,
             "columns": [column.to_json() for column in self.columns],
         }
 
@@ -129,6 +138,11 @@ def _dataset(name: str, body: Any) -> DatasetSchema:
         raise ConfigError(_ENV, f"{name}.max_object_mib", None, "required key is missing")
     if not _is_int(limit) or limit <= 0:
         raise ConfigError(_ENV, f"{name}.max_object_mib", limit, "must be a positive integer")
+    row_kib = body.get("max_row_kib", DEFAULT_MAX_ROW_KIB)
+    if not _is_int(row_kib) or not 0 < row_kib <= MAX_ROW_KIB_LIMIT:
+        raise ConfigError(
+            _ENV, f"{name}.max_row_kib", row_kib, f"must be an integer from 1 to {MAX_ROW_KIB_LIMIT} (KiB)"
+        )
     columns_raw = body.get("columns")
     if not isinstance(columns_raw, list) or not columns_raw:
         raise ConfigError(_ENV, f"{name}.columns", columns_raw, "must be a non-empty array of tables")
@@ -140,7 +154,9 @@ def _dataset(name: str, body: Any) -> DatasetSchema:
             raise ConfigError(_ENV, f"{name}.{column.name}.name", column.name, "duplicate column name")
         seen.add(column.name)
         columns.append(column)
-    return DatasetSchema(name=name, columns=tuple(columns), max_object_mib=limit, description=description)
+    return DatasetSchema(
+        name=name, columns=tuple(columns), max_object_mib=limit, description=description, max_row_kib=row_kib
+    )
 
 
 def _column(dataset: str, index: int, raw: Any) -> ColumnSpec:

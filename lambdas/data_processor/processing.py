@@ -1,14 +1,27 @@
 """The streaming core: raw CSV bytes in, gzip CSV of clean rows and of rejected rows out (no AWS calls).
 
     source (binary, read(n)) ─▶ sha256 + byte count ─▶ gzip? (by magic bytes) ─▶ NUL guard
-        ─▶ UTF-8 (strict) ─▶ csv.reader ─▶ header check ─▶ per row: schema.is_valid
+        ─▶ UTF-8 (strict; a leading byte-order mark is dropped) ─▶ csv.reader ─▶ header check ─▶ per record:
+              ├─ blank   (no fields, or only empty/whitespace ones) ─▶ skipped, counted in rows_blank
               ├─ valid   ─▶ csv.writer ─▶ gzip ─▶ clean_out
               └─ invalid ─▶ [row_number, reason, *fields] ─▶ csv.writer ─▶ gzip ─▶ rejected_out
 
-Memory is bounded by the buffers (about 1 MiB each), whatever the input size. Problems with the object
-as a whole raise WholeObjectRejected(code, reason) after the outputs are cut off (nothing more is written
-to clean_out/rejected_out); the caller aborts its uploads. Every other exception (a network error while
-reading, say) propagates unchanged.
+Records are what csv.reader returns after the header; rows_read counts them all, so
+rows_read == rows_written + rows_quarantined + rows_blank, and a rejected record's row_number is its position
+among them (blank records included: row_number n is the n-th record after the header, the file's line n + 1
+when no quoted field spans lines).
+
+Row bound: a record holding more than schema.max_row_chars characters of field text is rejected on its own
+(reason given, fields kept). csv.field_size_limit is set to the same bound for the run, so a single field over
+it cannot be read at all: that record is rejected with its row_number and reason only (csv never returns its
+fields), and reading goes on with the next line. A quoted field spanning lines that is over the bound leaves
+its remaining lines to be read as records of their own (rejected, or blank); the counts still add up.
+
+Memory is bounded by the buffers (about 1 MiB each) and one batch of records (at most BATCH_BUDGET_CHARS of
+field text, whatever the row bound), whatever the input size. Problems with the object as a whole raise
+WholeObjectRejected(code, reason) after the outputs are cut off (nothing more is written to
+clean_out/rejected_out); the caller aborts its uploads. Every other exception (a network error while reading,
+say) propagates unchanged.
 
 The gzip outputs are deterministic (mtime 0, no file name), so processing the same bytes twice gives
 the same output bytes.
@@ -21,6 +34,7 @@ import gzip
 import hashlib
 import io
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import compress, islice
 from operator import not_
@@ -33,8 +47,14 @@ GZIP_LEVEL = 6  # zlib's and gzip(1)'s default: a fair CPU/size trade for Lambda
 READ_BUFFER_BYTES = 1 << 20
 TEXT_CHUNK_CHARS = 1 << 16
 OUTPUT_LINE_TERMINATOR = "\n"
-BATCH_ROWS = 256  # rows validated together; bounds memory (a few hundred KB) whatever the input size
+BATCH_ROWS = 256  # records validated together, at most; bounds memory whatever the input size
+# A batch holds at most this much field text: with a large row bound, batches get fewer records (never fewer
+# than one), so the worst case (every record at the bound) stays near 64 Mi characters, twice with the joined copy.
+BATCH_BUDGET_CHARS = 64 * 1024 * 1024
 REJECTED_PREFIX_COLUMNS = ("row_number", "reason")
+# csv.Error has no subclasses; this message (CPython Modules/_csv.c) is the only one about a single record, after
+# which the reader can go on. Every other csv.Error is about the file (e.g. an unterminated quote at the end).
+_FIELD_LIMIT_ERROR = "field larger than field limit"
 
 
 class WholeObjectRejected(Exception):
@@ -48,14 +68,30 @@ class WholeObjectRejected(Exception):
 
 @dataclass(frozen=True)
 class StreamResult:
-    """Counts and fingerprint of one processed stream. rows_read == rows_written + rows_quarantined."""
+    """Counts and fingerprint of one processed stream.
+    rows_read == rows_written + rows_quarantined + rows_blank (the caller checks it before publishing)."""
 
     rows_read: int
     rows_written: int
     rows_quarantined: int
+    rows_blank: int
     source_sha256: str
     source_bytes: int
     gzip_input: bool
+
+
+class _OverLimit(tuple):
+    """Stands in for a record csv.reader refused because a field is over csv.field_size_limit(): no fields
+    (so the batch checks treat it like any record without the right field count) and the source line where
+    csv gave up (`line`)."""
+
+    line: int
+
+
+def _over_limit(line: int) -> _OverLimit:
+    record = _OverLimit()
+    record.line = line
+    return record
 
 
 class Readable(Protocol):
@@ -149,7 +185,8 @@ class OpenedSource:
 
 
 def open_text(source: Readable, *, named_gzip: bool) -> OpenedSource:
-    """Layer hashing, gzip detection (by magic bytes), the NUL guard and strict UTF-8 over `source`.
+    """Layer hashing, gzip detection (by magic bytes), the NUL guard and strict UTF-8 over `source`. A UTF-8
+    byte-order mark at the start of the text (Excel's "CSV UTF-8" writes one) is dropped by the decoder.
 
     Raises WholeObjectRejected for an empty object, or a name ending .gz over bytes that are not gzip."""
     hasher = _HashingReader(source)
@@ -162,7 +199,7 @@ def open_text(source: Readable, *, named_gzip: bool) -> OpenedSource:
         raise WholeObjectRejected("not_gzip", "the name ends in .gz but the content is not gzip")
     decoded: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if is_gzip else raw  # type: ignore[assignment]
     guarded = io.BufferedReader(_NulGuard(decoded), buffer_size=READ_BUFFER_BYTES)
-    text = io.TextIOWrapper(guarded, encoding="utf-8", errors="strict", newline="")
+    text = io.TextIOWrapper(guarded, encoding="utf-8-sig", errors="strict", newline="")
     text._CHUNK_SIZE = TEXT_CHUNK_CHARS  # type: ignore[attr-defined]  # fewer, larger decode calls
     return OpenedSource(hasher=hasher, raw=raw, text=text, is_gzip=is_gzip)
 
@@ -171,11 +208,13 @@ def check_header(header: list[str] | None, schema: CompiledSchema) -> None:
     """Raise WholeObjectRejected unless the header is exactly the schema's column names, in order."""
     if header is None:
         raise WholeObjectRejected("empty", "the object has no header and no rows")
+    if isinstance(header, _OverLimit):
+        raise WholeObjectRejected(
+            "bad_header", f"a header field is over the row limit of {schema.max_row_chars} characters"
+        )
     expected = list(schema.columns)
     if header == expected:
         return
-    if header and header[0].startswith("\ufeff"):
-        raise WholeObjectRejected("bad_header", "the header starts with a UTF-8 byte-order mark; export without BOM")
     if len(header) != len(expected):
         reason = f"the header has {len(header)} columns, dataset {schema.name} has {len(expected)}"
     else:
@@ -194,16 +233,19 @@ def process_csv(
     gzip_level: int = GZIP_LEVEL,
 ) -> StreamResult:
     """Validate the CSV in `source` against `schema`; gzip CSV of clean rows to `clean_out` (with the header),
-    of rejected rows to `rejected_out` (columns row_number, reason, then the original fields as read).
+    of rejected rows to `rejected_out` (columns row_number, reason, then the original fields as read; none for
+    a record with a field over the row bound, which csv cannot return). Blank records go to neither.
 
     named_gzip (default False): the object's name ends in .gz, so plain content is rejected (not_gzip).
     gzip_level (default 6): the output compression level.
-    Both outputs are complete (gzip trailer written) when this returns; they are not closed."""
+    Both outputs are complete (gzip trailer written) when this returns; they are not closed.
+    csv.field_size_limit (process-wide) is schema.max_row_chars during the call and restored after."""
     clean = _CsvGzipWriter(clean_out, gzip_level)
     rejected = _CsvGzipWriter(rejected_out, gzip_level)
+    previous_limit = csv.field_size_limit(schema.max_row_chars)
     try:
         opened = open_text(source, named_gzip=named_gzip)
-        rows_read, rows_quarantined = _validate_rows(opened.text, schema, clean.writer, rejected.writer)
+        counts = _validate_rows(opened.text, schema, clean.writer, rejected.writer)
         # Hash every stored byte, even ones a reader might leave (gzip padding after the last member).
         while opened.raw.read(READ_BUFFER_BYTES):
             pass
@@ -221,14 +263,15 @@ def process_csv(
     except BaseException:
         _discard(clean, rejected)
         raise
+    finally:
+        csv.field_size_limit(previous_limit)
     clean.close()
     rejected.close()
-    rows_written = rows_read - rows_quarantined
-    assert rows_read == rows_written + rows_quarantined
     return StreamResult(
-        rows_read=rows_read,
-        rows_written=rows_written,
-        rows_quarantined=rows_quarantined,
+        rows_read=counts.read,
+        rows_written=counts.written,
+        rows_quarantined=counts.quarantined,
+        rows_blank=counts.blank,
         source_sha256=opened.hasher.sha256.hexdigest(),
         source_bytes=opened.hasher.bytes_read,
         gzip_input=opened.is_gzip,
@@ -240,28 +283,111 @@ def _discard(*writers: _CsvGzipWriter) -> None:
         writer.discard()
 
 
-def _validate_rows(text: io.TextIOWrapper, schema: CompiledSchema, clean: Any, rejected: Any) -> tuple[int, int]:
-    """Check the header, then route every row; returns (rows_read, rows_quarantined). The hot loop.
+@dataclass
+class _Counts:
+    """Records read after the header, and where each went; each outcome is counted where it happens."""
 
-    Rows go in batches: schema.fast_flags checks a whole batch in C, the clean rows are written with one
-    writerows(compress(...)) call, and Python runs per row only for the rare rows a fast check refused."""
-    reader = csv.reader(text, strict=True)
-    check_header(next(reader, None), schema)
+    read: int = 0
+    written: int = 0
+    quarantined: int = 0
+    blank: int = 0
+
+
+def _records(reader: Any) -> Iterator[list[str]]:
+    """The reader's records, with an _OverLimit in place of each one csv refused for a field over the limit.
+
+    After that error csv drops the rest of the line and reads on from the next one, so one bad record never
+    costs the rest of the file. (A generator, not list.extend(islice(...)) catching the error: what a failed
+    extend keeps is not documented. Delegating with `yield from` costs nothing measurable.)"""
+    while True:
+        try:
+            yield from reader
+            return
+        except csv.Error as exc:
+            if not str(exc).startswith(_FIELD_LIMIT_ERROR):
+                raise
+            yield _over_limit(reader.line_num)
+
+
+def _validate_rows(text: io.TextIOWrapper, schema: CompiledSchema, clean: Any, rejected: Any) -> _Counts:
+    """Check the header, then route every record; returns the counts. The hot loop.
+
+    Records go in batches: schema.fast_flags checks a whole batch in C, the clean rows are written with one
+    writerows(compress(...)) call, and Python runs per record only for the rare records a fast check refused.
+    Each batch's field text is measured in C too (map over the joined records): a batch with a blank record or
+    one over the row bound (rare) takes _route_each, one record at a time."""
+    records = _records(csv.reader(text, strict=True))
+    check_header(next(records, None), schema)
     clean.writerow(schema.columns)
     rejected.writerow((*REJECTED_PREFIX_COLUMNS, *schema.columns))
     fast_flags, is_valid, explain = schema.fast_flags, schema.is_valid, schema.explain
     write_clean_rows, write_rejected = clean.writerows, rejected.writerow
-    rows_read = rows_quarantined = 0
-    for batch in iter(lambda: list(islice(reader, BATCH_ROWS)), []):
+    limit = schema.max_row_chars
+    batch_rows = max(1, min(BATCH_ROWS, BATCH_BUDGET_CHARS // limit))
+    counts = _Counts()
+    for batch in iter(lambda: list(islice(records, batch_rows)), []):
         flags = fast_flags(batch)
+        joined = list(map("".join, batch))
+        sizes = list(map(len, joined))
+        if max(sizes) > limit or 0 in sizes or any(map(str.isspace, joined)):
+            _route_each(batch, flags, joined, sizes, schema, counts, write_clean_rows, write_rejected)
+            continue
         if not all(flags):
             for index in compress(range(len(batch)), map(not_, flags)):
                 row = batch[index]
                 if is_valid(row):
                     flags[index] = True
                 else:
-                    rows_quarantined += 1
-                    write_rejected((rows_read + index + 1, explain(row), *row))
-        write_clean_rows(compress(batch, flags))
-        rows_read += len(batch)
-    return rows_read, rows_quarantined
+                    counts.quarantined += 1
+                    write_rejected((counts.read + index + 1, explain(row), *row))
+        written = flags.count(True)
+        write_clean_rows(compress(batch, flags) if written < len(batch) else batch)
+        counts.written += written
+        counts.read += len(batch)
+    return counts
+
+
+def _route_each(
+    batch: list[list[str]],
+    flags: list[bool],
+    joined: list[str],
+    sizes: list[int],
+    schema: CompiledSchema,
+    counts: _Counts,
+    write_clean_rows: Any,
+    write_rejected: Any,
+) -> None:
+    """Route one batch record by record: a field over the limit, blank, over the row bound, then the schema."""
+    limit, kib = schema.max_row_chars, schema.max_row_chars // 1024
+    clean_rows = []
+    for index, row in enumerate(batch):
+        number = counts.read + index + 1
+        if isinstance(row, _OverLimit):
+            counts.quarantined += 1
+            write_rejected(
+                (
+                    number,
+                    f"a field is over the row limit of {limit} characters (max_row_kib {kib}); the record cannot be "
+                    f"read, so its fields are not kept (csv gave up on line {row.line} of the file)",
+                )
+            )
+        elif sizes[index] == 0 or joined[index].isspace():
+            counts.blank += 1
+        elif sizes[index] > limit:
+            counts.quarantined += 1
+            write_rejected(
+                (
+                    number,
+                    f"the row has {sizes[index]} characters of field text, over the row limit of {limit} "
+                    f"(max_row_kib {kib})",
+                    *row,
+                )
+            )
+        elif flags[index] or schema.is_valid(row):
+            clean_rows.append(row)
+        else:
+            counts.quarantined += 1
+            write_rejected((number, schema.explain(row), *row))
+    write_clean_rows(clean_rows)
+    counts.written += len(clean_rows)
+    counts.read += len(batch)

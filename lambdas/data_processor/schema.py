@@ -248,16 +248,23 @@ def _date_rule(spec: dict[str, Any]) -> _Checks:
 
 
 class CompiledSchema:
-    """A dataset's compiled checks: `columns` (header names, in order), `max_object_bytes`,
-    `is_valid(row)` (fast, bool) and `explain(row)` (every reason of an invalid row, '; '-joined)."""
+    """A dataset's compiled checks: `columns` (header names, in order), `max_object_bytes`, `max_row_chars`
+    (the largest record, in characters of field text), `is_valid(row)` (fast, bool) and `explain(row)`
+    (every reason of an invalid row, '; '-joined)."""
 
     def __init__(
-        self, name: str, columns: tuple[str, ...], rules: tuple[ColumnRule, ...], max_object_bytes: int
+        self,
+        name: str,
+        columns: tuple[str, ...],
+        rules: tuple[ColumnRule, ...],
+        max_object_bytes: int,
+        max_row_chars: int,
     ) -> None:
         self.name = name
         self.columns = columns
         self.rules = rules
         self.max_object_bytes = max_object_bytes
+        self.max_row_chars = max_row_chars
         self.field_count = len(columns)
         checked = [i for i, rule in enumerate(rules) if rule.accepts is not None]
         fast = tuple(rules[i].fast for i in checked)
@@ -309,10 +316,11 @@ def compile_dataset(spec: dict[str, Any]) -> CompiledSchema:
     """The CompiledSchema of one dataset entry of schemas.json."""
     try:
         name, columns, limit_mib = spec["name"], spec["columns"], spec["max_object_mib"]
+        row_kib = spec["max_row_kib"]
         rules = tuple(compile_column(column) for column in columns)
     except (KeyError, TypeError, re.error) as exc:
         raise SchemaError(f"dataset {spec.get('name', '?') if isinstance(spec, dict) else '?'}: {exc!r}") from exc
-    return CompiledSchema(name, tuple(rule.name for rule in rules), rules, limit_mib * 1024 * 1024)
+    return CompiledSchema(name, tuple(rule.name for rule in rules), rules, limit_mib * 1024 * 1024, row_kib * 1024)
 
 
 def parse_schemas(text: str) -> dict[str, CompiledSchema]:

@@ -36,6 +36,10 @@ class SourceChanged(RuntimeError):
     """The bytes read do not match what HeadObject announced; raised so the invocation is retried."""
 
 
+class CountMismatch(RuntimeError):
+    """The stream's counts do not add up (a bug): raised before the manifest is written, so nothing is published."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where outputs go and what is accepted. part_size default 8 MiB (the multipart part size)."""
@@ -57,6 +61,7 @@ class ObjectResult:
     rows_read: int = 0
     rows_written: int = 0
     rows_quarantined: int = 0
+    rows_blank: int = 0
     reason: str | None = None
     reason_code: str | None = None
     outputs: tuple[str, ...] = field(default_factory=tuple)
@@ -71,6 +76,7 @@ class ObjectResult:
             "rows_read": self.rows_read,
             "rows_written": self.rows_written,
             "rows_quarantined": self.rows_quarantined,
+            "rows_blank": self.rows_blank,
             "reason": self.reason,
             "reason_code": self.reason_code,
             "outputs": list(self.outputs),
@@ -151,6 +157,7 @@ def process_object(
         rows_read=stream.rows_read,
         rows_written=stream.rows_written,
         rows_quarantined=stream.rows_quarantined,
+        rows_blank=stream.rows_blank,
         outputs=(outputs.clean, outputs.rejected, outputs.manifest),
     )
 
@@ -257,10 +264,10 @@ def _manifest(
     now: Callable[[], datetime],
 ) -> dict[str, Any]:
     # Checked explicitly (not `assert`, which python -O strips): a manifest must never miscount.
-    if stream.rows_read != stream.rows_written + stream.rows_quarantined:
-        raise AssertionError(
+    if stream.rows_read != stream.rows_written + stream.rows_quarantined + stream.rows_blank:
+        raise CountMismatch(
             f"rows_read {stream.rows_read} != rows_written {stream.rows_written} "
-            f"+ rows_quarantined {stream.rows_quarantined}"
+            f"+ rows_quarantined {stream.rows_quarantined} + rows_blank {stream.rows_blank}"
         )
     return {
         "dataset": schema.name,
@@ -269,6 +276,7 @@ def _manifest(
         "rows_read": stream.rows_read,
         "rows_written": stream.rows_written,
         "rows_quarantined": stream.rows_quarantined,
+        "rows_blank": stream.rows_blank,
         "outputs": [
             {
                 "kind": "processed",

@@ -50,4 +50,10 @@ class Buckets:
 
 
 def read_gzip_csv(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline="")))
+    """The rows of a gzip CSV output; fields may be as long as the largest row bound (a rejected row keeps
+    its fields), so csv's own 128 KiB field limit is lifted for the read."""
+    previous = csv.field_size_limit(16 * 1024 * 1024)
+    try:
+        return list(csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline="")))
+    finally:
+        csv.field_size_limit(previous)

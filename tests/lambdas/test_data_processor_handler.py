@@ -76,27 +76,34 @@ def assert_original_kept(buckets: Buckets, key: str, body: bytes) -> None:
     assert buckets.read(key, bucket=buckets.raw) == body
 
 
+def is_blank(record: list[str]) -> bool:
+    return not "".join(record).strip()
+
+
 def assert_nothing_lost(buckets: Buckets, result: dict[str, Any], input_rows: list[list[str]]) -> None:
-    """Counts add up, and the clean rows plus the rejected rows (at their row numbers) rebuild the input."""
-    assert result["rows_read"] == result["rows_written"] + result["rows_quarantined"] == len(input_rows) - 1
+    """Counts add up, and the clean rows plus the rejected rows (at their row numbers) rebuild the input,
+    blank records aside."""
+    counts = ("rows_read", "rows_written", "rows_quarantined", "rows_blank")
+    read, written, quarantined, blank = (result[name] for name in counts)
+    assert read == written + quarantined + blank == len(input_rows) - 1
+    assert blank == sum(map(is_blank, input_rows[1:]))
     clean_key, rejected_key, manifest_key = result["outputs"]
     clean, rejected = buckets.read_csv(clean_key), buckets.read_csv(rejected_key)
     assert clean[0] == list(COLUMNS)
     assert rejected[0] == ["row_number", "reason", *COLUMNS]
-    assert len(clean) - 1 == result["rows_written"] and len(rejected) - 1 == result["rows_quarantined"]
+    assert len(clean) - 1 == written and len(rejected) - 1 == quarantined
     by_number = {int(row[0]): row[2:] for row in rejected[1:]}
     assert all(row[1] for row in rejected[1:]), "every rejected row carries its reason"
     clean_rows = iter(clean[1:])
-    rebuilt = [by_number[n] if n in by_number else next(clean_rows) for n in range(1, len(input_rows))]
-    assert rebuilt == input_rows[1:]
+    for number, record in enumerate(input_rows[1:], start=1):
+        if number in by_number:
+            assert by_number[number] == record
+        elif not is_blank(record):
+            assert next(clean_rows) == record
     assert next(clean_rows, None) is None
     manifest = json.loads(buckets.read(manifest_key))
-    assert manifest["rows_read"] == manifest["rows_written"] + manifest["rows_quarantined"]
-    assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_quarantined"]) == (
-        result["rows_read"],
-        result["rows_written"],
-        result["rows_quarantined"],
-    )
+    assert manifest["rows_read"] == manifest["rows_written"] + manifest["rows_quarantined"] + manifest["rows_blank"]
+    assert tuple(manifest[name] for name in counts) == (read, written, quarantined, blank)
 
 
 def churn_csv(rows: int, *, bad_rows: int = 0, seed: int = 3) -> tuple[bytes, list[str]]:
@@ -244,6 +251,22 @@ def test_every_record_of_an_event_is_processed(buckets, handler_module):
     versions = [buckets.put_raw(key, churn_csv(n)[0]) for key, n in zip(keys, (3, 4), strict=True)]
     results = invoke(handler_module, s3_event(*zip(keys, versions, strict=True)))
     assert [(r["source_key"], r["rows_read"]) for r in results] == [(keys[0], 3), (keys[1], 4)]
+
+
+def test_an_excel_csv_utf8_export_is_processed_like_any_other(buckets, handler_module):
+    """Excel writes a byte-order mark, CRLF line ends and often empty lines at the end."""
+    body, _ = churn_csv(60, bad_rows=4)
+    excel = b"\xef\xbb\xbf" + body.replace(b"\n", b"\r\n") + b"\r\n\r\n"
+    result = upload_and_invoke(buckets, handler_module, "incoming/churn/excel-export.csv", excel)
+
+    assert result["status"] == "processed"
+    assert (result["rows_read"], result["rows_written"], result["rows_quarantined"], result["rows_blank"]) == (
+        62,
+        56,
+        4,
+        2,
+    )
+    assert_nothing_lost(buckets, result, rows_of(excel.removeprefix(b"\xef\xbb\xbf")))
 
 
 def test_header_only_object_is_processed_with_zero_rows(buckets, handler_module):

@@ -190,12 +190,23 @@ def test_schemas_json_from_the_config_compiles(churn):
             json.dumps(
                 {
                     "format_version": 1,
-                    "datasets": {"d": {"name": "d", "max_object_mib": 1, "columns": [{"name": "c", "type": "money"}]}},
+                    "datasets": {
+                        "d": {
+                            "name": "d",
+                            "max_object_mib": 1,
+                            "max_row_kib": 1,
+                            "columns": [{"name": "c", "type": "money"}],
+                        }
+                    },
                 }
             ),
             "unknown type 'money'",
         ),
         (json.dumps({"format_version": 1, "datasets": {"d": {"name": "d", "columns": []}}}), "max_object_mib"),
+        (
+            json.dumps({"format_version": 1, "datasets": {"d": {"name": "d", "max_object_mib": 1, "columns": []}}}),
+            "max_row_kib",
+        ),
     ],
 )
 def test_malformed_schemas_json_is_a_schema_error(text, message):
@@ -208,6 +219,7 @@ def test_dataset_with_a_single_checked_column():
         {
             "name": "d",
             "max_object_mib": 1,
+            "max_row_kib": 1,
             "columns": [
                 {"name": "free", "type": "string", "required": False},
                 {"name": "n", "type": "int", "min": 0, "max": 9},

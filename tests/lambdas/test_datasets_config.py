@@ -48,6 +48,7 @@ def test_the_repository_declares_the_churn_dataset():
     churn = load_datasets()["churn"]
     assert churn.column_names == COLUMNS, "sample_data generates the declared columns"
     assert churn.max_object_mib == 1024
+    assert churn.max_row_kib == 256, "the default"
     by_name = {column.name: column for column in churn.columns}
     assert by_name["tenure_months"] == ColumnSpec("tenure_months", "int", True, 0, 600)
     assert by_name["contract"].allowed == ("month-to-month", "one-year", "two-year")
@@ -89,6 +90,30 @@ def replace(old: str, new: str) -> str:
         (replace("max_object_mib = 10", "max_object_mib = -5"), "orders.max_object_mib", -5, "positive integer"),
         (replace("max_object_mib = 10", "max_object_mib = true"), "orders.max_object_mib", True, "positive integer"),
         (replace("max_object_mib = 10", ""), "orders.max_object_mib", None, "required key is missing"),
+        (
+            replace("max_object_mib = 10", "max_object_mib = 10\nmax_row_kib = 0"),
+            "orders.max_row_kib",
+            0,
+            "must be an integer from 1 to 16384 (KiB)",
+        ),
+        (
+            replace("max_object_mib = 10", "max_object_mib = 10\nmax_row_kib = 16385"),
+            "orders.max_row_kib",
+            16385,
+            "from 1 to 16384",
+        ),
+        (
+            replace("max_object_mib = 10", "max_object_mib = 10\nmax_row_kib = 2.5"),
+            "orders.max_row_kib",
+            2.5,
+            "integer",
+        ),
+        (
+            replace("max_object_mib = 10", "max_object_mib = 10\nmax_row_kib = true"),
+            "orders.max_row_kib",
+            True,
+            "integer",
+        ),
         (replace('type = "float"', 'type = "money"'), "orders.amount.type", "money", "unknown type"),
         (replace('type = "float"', 'type = "float"\nunit = "EUR"'), "orders.amount.unit", "EUR", "unknown key"),
         (replace("min = 0", "min = 2e6"), "orders.amount.min", 2e6, "is greater than max 1000000.0"),
@@ -152,6 +177,12 @@ def test_every_bad_input_names_the_key_and_value(tmp_path, text, key, value, rea
     assert str(error).startswith(f"config [datasets] {key} = ")
 
 
+def test_max_row_kib_is_read_and_carried_to_the_lambda(tmp_path):
+    orders = load_text(tmp_path, replace("max_object_mib = 10", "max_object_mib = 10\nmax_row_kib = 4"))["orders"]
+    assert orders.max_row_kib == 4
+    assert parse_schemas(schemas_json({"orders": orders}))["orders"].max_row_chars == 4 * 1024
+
+
 def test_int_bounds_must_be_integers(tmp_path):
     text = replace('type = "float"', 'type = "int"').replace("max = 1e6", "max = 10.5")
     with pytest.raises(ConfigError, match=r"orders.amount.max = 10.5: must be an integer"):
@@ -167,6 +198,7 @@ def test_schemas_json_is_the_documented_format(tmp_path):
                 "name": "orders",
                 "description": "test",
                 "max_object_mib": 10,
+                "max_row_kib": 256,
                 "columns": [
                     {"name": "order_id", "type": "string", "required": True, "pattern": "O[0-9]+"},
                     {"name": "amount", "type": "float", "required": False, "min": 0, "max": 1e6},
