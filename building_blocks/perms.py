@@ -27,6 +27,9 @@ DENY_ALL_S3_ACTIONS = ("s3:*",)
 DENY_UPLOAD_ACTIONS = ("s3:PutObject",)
 # The event a data bucket notifies functions of by default.
 OBJECT_CREATED_EVENTS = ("s3:ObjectCreated:*",)
+# DeleteObject without a version id only adds a delete marker in a versioned bucket; no s3:DeleteObjectVersion,
+# so what was deleted stays recoverable until the noncurrent-version lifecycle rule expires it.
+BUCKET_DELETE_ACTIONS = ("s3:DeleteObject",)
 
 # -- KMS -----------------------------------------------------------------------------------------
 KEY_DECRYPT_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")

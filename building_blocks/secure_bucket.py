@@ -391,6 +391,10 @@ class SecureBucket(Construct):
             statements.append(self.encryption_key.encrypt_decrypt_statement())
         return statements
 
+    def delete_statements(self, prefix: str = "") -> list[Statement]:
+        """Delete objects under `prefix` only (a delete marker in a versioned bucket; no version deletes)."""
+        return [Statement(sid="DeleteObjects", actions=perms.BUCKET_DELETE_ACTIONS, resources=(self._objects(prefix),))]
+
     def grant_list(self, grantee: Grantee, name: str, prefix: str = "") -> Grant:
         """Attach `list_statement(prefix)` to `grantee` as inline policy `name` (keys only, no contents)."""
         return grantee.add_policy(name, [self.list_statement(prefix)])
@@ -402,6 +406,10 @@ class SecureBucket(Construct):
     def grant_write(self, grantee: Grantee, name: str, prefix: str = "") -> Grant:
         """Attach `write_statements(prefix)` to `grantee` as inline policy `name`."""
         return grantee.add_policy(name, self.write_statements(prefix))
+
+    def grant_delete(self, grantee: Grantee, name: str, prefix: str = "") -> Grant:
+        """Attach `delete_statements(prefix)` to `grantee` as inline policy `name`."""
+        return grantee.add_policy(name, self.delete_statements(prefix))
 
 
 def access_log_bucket(

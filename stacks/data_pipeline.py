@@ -5,9 +5,10 @@
     processor         <prefix>-data-processor  runs on every s3:ObjectCreated:* under incoming/
     backfill          <prefix>-data-backfill   Distributed Map: the processor for every object under a prefix
 
-The processor's role reads only incoming/ of the raw bucket and writes only processed/ and
-quarantine/ of the processed bucket, with those buckets' keys. The dataset schemas it checks
-rows against come from platform_config/datasets.toml, bundled into its zip at synth.
+The processor's role reads only incoming/ of the raw bucket; in the processed bucket it writes and
+deletes (superseded versions' outputs) only under processed/ and quarantine/, and reads and writes
+index/ (each raw object's current-version pointer), with those buckets' keys. The dataset schemas
+it checks rows against come from platform_config/datasets.toml, bundled into its zip at synth.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from stacks.base import PlatformStack
 INCOMING_PREFIX = "incoming/"
 PROCESSED_PREFIX = "processed/"
 QUARANTINE_PREFIX = "quarantine/"
+INDEX_PREFIX = "index/"
 
 
 class DataPipelineStack(PlatformStack):
@@ -68,6 +70,10 @@ class DataPipelineStack(PlatformStack):
         self.raw.grant_read(self.processor, "read-incoming", INCOMING_PREFIX)
         self.processed.grant_write(self.processor, "write-processed", PROCESSED_PREFIX)
         self.processed.grant_write(self.processor, "write-quarantine", QUARANTINE_PREFIX)
+        self.processed.grant_delete(self.processor, "delete-processed", PROCESSED_PREFIX)
+        self.processed.grant_delete(self.processor, "delete-quarantine", QUARANTINE_PREFIX)
+        self.processed.grant_read(self.processor, "read-index", INDEX_PREFIX)
+        self.processed.grant_write(self.processor, "write-index", INDEX_PREFIX)
         self.raw.notify_function(self.processor, prefix=INCOMING_PREFIX)
 
         self.backfill = S3PrefixFanOut(

@@ -2,8 +2,10 @@
 
 Accepted shapes:
   S3 notification   {"Records": [{"eventSource": "aws:s3", "eventTime": "...Z",
-                                  "s3": {"bucket": {"name": B}, "object": {"key": K, "versionId": V?, ...}}}]}
-                    K is URL-encoded with '+' for space, as S3 sends it.
+                                  "s3": {"bucket": {"name": B},
+                                         "object": {"key": K, "versionId": V?, "sequencer": Q?, ...}}}]}
+                    K is URL-encoded with '+' for space, as S3 sends it. Q orders the events of one key
+                    (recorded in the index; the current version itself is asked of S3).
   backfill item     {"bucket": B, "key": K, "versionId": V?}   (a Step Functions Distributed Map item; K plain)
   S3 test event     {"Event": "s3:TestEvent", ...}            (nothing to do)
 Anything else raises InvalidEvent: a wiring bug, so the invocation fails and reaches the DLQ.
@@ -23,12 +25,14 @@ class InvalidEvent(ValueError):
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """One raw object to process. version_id None: the bucket is unversioned or the sender did not say."""
+    """One raw object to process. version_id None: the bucket is unversioned or the sender did not say (a
+    backfill item), so the current version is processed. event_time and sequencer: only S3 notifications."""
 
     bucket: str
     key: str
     version_id: str | None = None
     event_time: datetime | None = None
+    sequencer: str | None = None
 
 
 def parse_event(event: Any) -> list[ObjectRef]:
@@ -62,6 +66,7 @@ def _record(index: int, record: Any) -> ObjectRef:
         key=_text(where, "key", key),
         version_id=obj.get("versionId") or None,
         event_time=_time(where, record.get("eventTime")),
+        sequencer=obj.get("sequencer") if isinstance(obj.get("sequencer"), str) and obj.get("sequencer") else None,
     )
 
 

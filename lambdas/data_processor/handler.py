@@ -4,7 +4,8 @@ Environment:
   PROCESSED_BUCKET       required; the bucket receiving processed/ and quarantine/ outputs
   DATASET_SCHEMAS_PATH   optional; default schemas.json beside this module (packaged with the function)
   LOG_LEVEL              optional; default INFO
-Returns {"results": [ObjectResult.to_dict(), ...]}, one entry per object of the event.
+Returns {"results": [ObjectResult.to_dict(), ...]}, one entry per object of the event; each has a status
+(processed, quarantined or superseded; see data_processor.service).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from botocore.config import Config
 
 from data_processor.events import parse_event
 from data_processor.schema import CompiledSchema, load_schemas
-from data_processor.service import Settings, process_object
+from data_processor.service import PROCESSED, SUPERSEDED, Settings, process_object
 from lambda_common.structured_log import StructuredLogger
 
 DEFAULT_SCHEMAS_PATH = Path(__file__).resolve().parent / "schemas.json"
@@ -67,8 +68,11 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             )
             raise
         fields = {key: value for key, value in result.to_dict().items() if value is not None}
-        if result.status == "processed":
+        if result.status == PROCESSED:
             log.info("object processed", **fields)
+        elif result.status == SUPERSEDED:
+            # Expected under out-of-order delivery: the current version's own run publishes it.
+            log.info("object superseded", **fields)
         else:
             log.warning("object quarantined", **fields)
         results.append(result.to_dict())

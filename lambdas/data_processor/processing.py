@@ -40,6 +40,7 @@ from itertools import compress, islice
 from operator import not_
 from typing import Any, BinaryIO, Protocol
 
+from data_processor.reasons import check_code
 from data_processor.schema import CompiledSchema
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -58,11 +59,12 @@ _FIELD_LIMIT_ERROR = "field larger than field limit"
 
 
 class WholeObjectRejected(Exception):
-    """The object as a whole is unusable; `code` is stable (for alerts and tests), `reason` is for people."""
+    """The object as a whole is unusable; `code` is stable (for alerts and tests; one of
+    reasons.REASON_CODES, else ValueError), `reason` is for people."""
 
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(f"{code}: {reason}")
-        self.code = code
+        self.code = check_code(code)
         self.reason = reason
 
 

@@ -1,4 +1,5 @@
-"""Thin S3 adapters: a streaming multipart-upload writer, a size-aware copy, small JSON puts.
+"""Thin S3 adapters: a streaming multipart-upload writer, a size-aware copy, small (conditional) JSON puts,
+batch deletes, and telling a missing key from a denied one.
 
 Nothing here sets encryption headers: the buckets' default SSE-KMS applies, and their policies deny an
 upload that names another encryption or key. AWS errors propagate (the Lambda retries, then the DLQ).
@@ -8,11 +9,21 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 PART_SIZE_BYTES = 8 * 1024 * 1024  # S3's minimum is 5 MiB for every part but the last
 MAX_COPY_OBJECT_BYTES = 5 * 1024**3  # CopyObject's limit; larger objects are copied in parts
 COPY_PART_BYTES = 512 * 1024 * 1024
+DELETE_BATCH_KEYS = 1000  # DeleteObjects' limit per request
+MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchVersion"})
+DENIED_CODES = frozenset({"403", "AccessDenied"})
+
+
+class DeleteFailed(RuntimeError):
+    """DeleteObjects reported keys it could not delete; the message names the first one and its error."""
 
 
 class MultipartUploadWriter(io.RawIOBase):
@@ -162,7 +173,60 @@ def copy_object(
         raise
 
 
-def put_json(client: Any, bucket: str, key: str, document: dict[str, Any]) -> None:
-    """PutObject of a small JSON document (sorted keys, indented, so identical content gives identical bytes)."""
+def put_json(
+    client: Any,
+    bucket: str,
+    key: str,
+    document: dict[str, Any],
+    *,
+    if_match: str | None = None,
+    create_only: bool = False,
+) -> str:
+    """PutObject of a small JSON document (sorted keys, indented, so identical content gives identical bytes);
+    returns the new ETag. Conditional writes: if_match (default None) an ETag the current object must still
+    have; create_only (default False) only if no object exists (If-None-Match: *). A failed condition raises
+    ClientError PreconditionFailed (412), or ConditionalRequestConflict (409) on a concurrent write."""
+    if if_match is not None and create_only:
+        raise ValueError("if_match and create_only exclude each other")
     body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    conditions = {"IfMatch": if_match} if if_match is not None else {"IfNoneMatch": "*"} if create_only else {}
+    return client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", **conditions)["ETag"]
+
+
+def delete_keys(client: Any, bucket: str, keys: Sequence[str]) -> None:
+    """DeleteObjects of `keys` (no version ids: in a versioned bucket each gets a delete marker, and what it
+    hid stays recoverable as a noncurrent version until the lifecycle rule expires it). Needs s3:DeleteObject
+    only. Raises DeleteFailed when S3 reports a key it could not delete."""
+    for start in range(0, len(keys), DELETE_BATCH_KEYS):
+        chunk = keys[start : start + DELETE_BATCH_KEYS]
+        response = client.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
+        )
+        errors = response.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise DeleteFailed(
+                f"could not delete {len(errors)} of {len(chunk)} keys, e.g. s3://{bucket}/{first.get('Key')}: "
+                f"{first.get('Code')} {first.get('Message')}"
+            )
+
+
+def key_exists(client: Any, bucket: str, key: str) -> bool:
+    """Whether `key` exists (a current version that is not a delete marker), asked by listing it as a prefix:
+    needs only s3:ListBucket on a prefix of `key`. The key itself lists first among keys it prefixes."""
+    response = client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(item["Key"] == key for item in response.get("Contents", []))
+
+
+def is_missing(client: Any, bucket: str, key: str, error: ClientError) -> bool:
+    """Whether a failed GetObject/HeadObject of `key` means the key does not exist.
+
+    S3 answers 404 for a missing key only to a caller that may list the bucket; with s3:ListBucket limited to
+    a prefix (a condition on s3:prefix, which a GET does not carry) the answer is 403. So a 403 is settled by
+    listing the key (key_exists): absent means missing, present means a real denial (False: re-raise it)."""
+    code = error.response.get("Error", {}).get("Code")
+    if code in MISSING_CODES:
+        return True
+    if code in DENIED_CODES:
+        return not key_exists(client, bucket, key)
+    return False

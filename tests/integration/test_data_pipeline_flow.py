@@ -1,6 +1,7 @@
 """The data pipeline end to end in the emulator: upload -> S3 notification -> the real
-handler (deployed zip, local Lambda runtime) -> processed rows, quarantine and manifest;
-and the backfill state machine over a prefix of several files."""
+handler (deployed zip, local Lambda runtime) -> processed rows, quarantine and manifest, found
+through each raw object's index document; a second version superseding the first; and the
+backfill state machine over a prefix of several files."""
 
 from __future__ import annotations
 
@@ -22,16 +23,34 @@ pytestmark = pytest.mark.integration
 WAIT_SECONDS = 90
 
 
-def wait_for_object(s3: Any, bucket: str, key: str) -> bytes:
-    """Poll until `key` exists (the handler runs asynchronously, as on AWS)."""
+def wait_for_index(s3: Any, bucket: str, raw_key: str, version_id: str) -> dict[str, Any]:
+    """Poll until the index of `raw_key` names `version_id` (the handler runs asynchronously, as on AWS)."""
+    key = "index/" + raw_key.removeprefix("incoming/") + ".json"
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         try:
-            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            index = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            if index["source"]["version_id"] == version_id:
+                return index
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404") or time.monotonic() > deadline:
+            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
                 raise
+        assert time.monotonic() < deadline, f"{key} did not name version {version_id} within {WAIT_SECONDS} s"
         time.sleep(0.5)
+
+
+def read(s3: Any, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return False
+        raise
+    return True
 
 
 def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
@@ -41,20 +60,28 @@ def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
     bad = 16
     body = gzip.compress(csv_bytes(500, seed=11, bad_rows=bad), mtime=0)
-    s3.put_object(Bucket=raw, Key="incoming/churn/flow-test.csv.gz", Body=body)
-    date = s3.head_object(Bucket=raw, Key="incoming/churn/flow-test.csv.gz")["LastModified"].strftime("%Y-%m-%d")
+    key = "incoming/churn/flow-test.csv.gz"
+    version = s3.put_object(Bucket=raw, Key=key, Body=body)["VersionId"]
+    date = s3.head_object(Bucket=raw, Key=key)["LastModified"].strftime("%Y-%m-%d")
 
-    base = f"churn/dt={date}/flow-test"
-    manifest = json.loads(wait_for_object(s3, processed, f"processed/{base}.manifest.json"))
-    assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_quarantined"]) == (500, 500 - bad, bad)
-    clean = gzip.decompress(s3.get_object(Bucket=processed, Key=f"processed/{base}.csv.gz")["Body"].read())
-    rejected = gzip.decompress(s3.get_object(Bucket=processed, Key=f"quarantine/{base}.rejected.csv.gz")["Body"].read())
+    index = wait_for_index(s3, processed, key, version)
+    base = f"churn/dt={date}/flow-test/{version}"
+    assert index["outputs"] == [
+        f"processed/{base}.csv.gz",
+        f"quarantine/{base}.rejected.csv.gz",
+        f"processed/{base}.manifest.json",
+    ]
+    manifest = json.loads(read(s3, processed, index["manifest"]))
+    counts = ("rows_read", "rows_written", "rows_quarantined", "rows_blank")
+    assert tuple(manifest[name] for name in counts) == tuple(index[name] for name in counts) == (500, 500 - bad, bad, 0)
+    clean = gzip.decompress(read(s3, processed, index["outputs"][0]))
+    rejected = gzip.decompress(read(s3, processed, index["outputs"][1]))
     assert len(clean.decode().splitlines()) == 1 + 500 - bad  # header + clean rows
     rejected_rows = list(csv.DictReader(io.StringIO(rejected.decode())))
     assert len(rejected_rows) == bad and all(row["reason"] for row in rejected_rows)
-    head = s3.head_object(Bucket=processed, Key=f"processed/{base}.csv.gz")
+    head = s3.head_object(Bucket=processed, Key=index["outputs"][0])
     assert head["ServerSideEncryption"] == "aws:kms"  # written under the processed bucket's key
-    assert s3.head_object(Bucket=raw, Key="incoming/churn/flow-test.csv.gz")  # the original stays
+    assert s3.head_object(Bucket=raw, Key=key)  # the original stays
 
 
 def test_a_file_with_the_wrong_header_is_quarantined_whole_with_a_report(
@@ -62,12 +89,35 @@ def test_a_file_with_the_wrong_header_is_quarantined_whole_with_a_report(
 ) -> None:
     outputs, s3 = stack_outputs("data-pipeline"), aws("s3")
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
-    s3.put_object(Bucket=raw, Key="incoming/churn/swapped.csv", Body=bad_file_bytes("wrong_header"))
-    date = s3.head_object(Bucket=raw, Key="incoming/churn/swapped.csv")["LastModified"].strftime("%Y-%m-%d")
-    report = json.loads(wait_for_object(s3, processed, f"quarantine/churn/dt={date}/swapped/report.json"))
-    assert report["reason_code"] == "bad_header"
-    copy = s3.get_object(Bucket=processed, Key=f"quarantine/churn/dt={date}/swapped/swapped.csv")["Body"].read()
-    assert copy == bad_file_bytes("wrong_header")
+    key = "incoming/churn/swapped.csv"
+    version = s3.put_object(Bucket=raw, Key=key, Body=bad_file_bytes("wrong_header"))["VersionId"]
+    date = s3.head_object(Bucket=raw, Key=key)["LastModified"].strftime("%Y-%m-%d")
+    index = wait_for_index(s3, processed, key, version)
+    folder = f"quarantine/churn/dt={date}/swapped/{version}"
+    assert (index["status"], index["reason_code"]) == ("quarantined", "bad_header")
+    assert index["outputs"] == [f"{folder}/swapped.csv", f"{folder}/report.json"]
+    assert json.loads(read(s3, processed, index["report"]))["reason_code"] == "bad_header"
+    assert read(s3, processed, f"{folder}/swapped.csv") == bad_file_bytes("wrong_header")
+
+
+def test_a_second_version_supersedes_the_first_through_the_deployed_handler(
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
+    outputs, s3 = stack_outputs("data-pipeline"), aws("s3")
+    raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
+    key = "incoming/churn/versioned.csv"
+    first_version = s3.put_object(Bucket=raw, Key=key, Body=csv_bytes(40, seed=21))["VersionId"]
+    first = wait_for_index(s3, processed, key, first_version)
+    second_version = s3.put_object(Bucket=raw, Key=key, Body=csv_bytes(25, seed=22, bad_rows=3))["VersionId"]
+    second = wait_for_index(s3, processed, key, second_version)
+
+    assert (first["rows_read"], second["rows_read"], second["rows_quarantined"]) == (40, 25, 3)
+    assert not any(exists(s3, processed, output) for output in first["outputs"]), "the first version's outputs are gone"
+    assert all(exists(s3, processed, output) for output in second["outputs"])
+    listed = s3.list_objects_v2(Bucket=processed, Prefix="processed/churn/").get("Contents", [])
+    assert sorted(item["Key"] for item in listed if "/versioned/" in item["Key"]) == sorted(
+        output for output in second["outputs"] if output.startswith("processed/")
+    )
 
 
 def test_handler_exceptions_surface_as_lambda_function_errors(
@@ -97,9 +147,9 @@ def test_backfill_processes_every_object_under_a_prefix(
         time.sleep(1)
     assert status["status"] == "SUCCEEDED", status
     assert json.loads(status["output"]) == {"objects": 4}
-    date = s3.head_object(Bucket=raw, Key="incoming/churn/backfill/part-0.csv")["LastModified"].strftime("%Y-%m-%d")
     for part in range(4):
-        manifest = json.loads(
-            wait_for_object(s3, processed, f"processed/churn/dt={date}/backfill--part-{part}.manifest.json")
-        )
+        key = f"incoming/churn/backfill/part-{part}.csv"
+        index = wait_for_index(s3, processed, key, s3.head_object(Bucket=raw, Key=key)["VersionId"])
+        assert f"/backfill--part-{part}/" in index["manifest"]
+        manifest = json.loads(read(s3, processed, index["manifest"]))
         assert manifest["rows_read"] == manifest["rows_written"] == 50

@@ -50,7 +50,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def buckets(aws_env: None) -> Iterator[Buckets]:
-    """A raw (versioned) and a processed bucket, each with its own KMS key as default encryption."""
+    """A raw and a processed bucket, both versioned, each with its own KMS key as default encryption."""
     import boto3
     from moto import mock_aws
 
@@ -74,8 +74,20 @@ def buckets(aws_env: None) -> Iterator[Buckets]:
                     ]
                 },
             )
-        s3.put_bucket_versioning(Bucket=RAW_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        for name in (RAW_BUCKET, PROCESSED_BUCKET):  # both versioned, as deployed
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         yield Buckets(s3=s3)
+
+
+@pytest.fixture
+def handler_module(buckets: Buckets, schemas_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """data_processor.handler wired to the moto client and the test schemas."""
+    from data_processor import handler
+
+    monkeypatch.setattr(handler, "s3", buckets.s3)
+    monkeypatch.setenv("PROCESSED_BUCKET", PROCESSED_BUCKET)
+    monkeypatch.setenv("DATASET_SCHEMAS_PATH", str(schemas_path))
+    return handler
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote_plus
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 if str(LAMBDAS_DIR) not in sys.path:
@@ -21,6 +23,8 @@ if str(LAMBDAS_DIR) not in sys.path:
 RAW_BUCKET = "ml-raw-test"
 PROCESSED_BUCKET = "ml-processed-test"
 REGION = "us-east-1"
+CONTEXT = SimpleNamespace(aws_request_id="req-0001")
+SEQUENCER = "0062E99A88DC407460"
 
 
 @dataclass
@@ -35,8 +39,9 @@ class Buckets:
         """Upload to the raw bucket; returns the new version id."""
         return self.s3.put_object(Bucket=self.raw, Key=key, Body=body).get("VersionId")
 
-    def processed_keys(self) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.processed)
+    def processed_keys(self, prefix: str = "") -> list[str]:
+        """The current keys of the processed bucket (under `prefix`, default all)."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.processed, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
     def read(self, key: str, bucket: str | None = None) -> bytes:
@@ -57,3 +62,35 @@ def read_gzip_csv(data: bytes) -> list[list[str]]:
         return list(csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline="")))
     finally:
         csv.field_size_limit(previous)
+
+
+def s3_event(*records: tuple[str, str | None], sequencer: str = SEQUENCER) -> dict[str, Any]:
+    """An S3 ObjectCreated notification of (key, version id) records; keys URL-encoded the way S3 sends them."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2025-06-30T12:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": RAW_BUCKET, "arn": f"arn:aws:s3:::{RAW_BUCKET}"},
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": 1,
+                        "eTag": "x",
+                        "sequencer": sequencer,
+                        **({"versionId": version} if version else {}),
+                    },
+                },
+            }
+            for key, version in records
+        ]
+    }
+
+
+def invoke(handler_module: Any, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The handler's results for `event`."""
+    return handler_module.handler(event, CONTEXT)["results"]

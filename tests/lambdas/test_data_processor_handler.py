@@ -9,57 +9,13 @@ import gzip
 import hashlib
 import io
 import json
-from types import SimpleNamespace
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote_plus
 
 import pytest
-from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, Buckets, read_gzip_csv
+from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, SEQUENCER, Buckets, invoke, read_gzip_csv, s3_event
 
 from sample_data import COLUMNS, bad_file_bytes, csv_bytes, generate_rows
-
-CONTEXT = SimpleNamespace(aws_request_id="req-0001")
-
-
-@pytest.fixture
-def handler_module(buckets: Buckets, schemas_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """data_processor.handler wired to the moto client and the test schemas."""
-    from data_processor import handler
-
-    monkeypatch.setattr(handler, "s3", buckets.s3)
-    monkeypatch.setenv("PROCESSED_BUCKET", PROCESSED_BUCKET)
-    monkeypatch.setenv("DATASET_SCHEMAS_PATH", str(schemas_path))
-    return handler
-
-
-def s3_event(*records: tuple[str, str | None]) -> dict[str, Any]:
-    """An S3 ObjectCreated notification; keys URL-encoded the way S3 sends them."""
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2025-06-30T12:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": RAW_BUCKET, "arn": f"arn:aws:s3:::{RAW_BUCKET}"},
-                    "object": {
-                        "key": quote_plus(key, safe="/"),
-                        "size": 1,
-                        "eTag": "x",
-                        **({"versionId": version} if version else {}),
-                    },
-                },
-            }
-            for key, version in records
-        ]
-    }
-
-
-def invoke(handler_module: Any, event: dict[str, Any]) -> list[dict[str, Any]]:
-    return handler_module.handler(event, CONTEXT)["results"]
 
 
 def upload_and_invoke(buckets: Buckets, handler_module: Any, key: str, body: bytes) -> dict[str, Any]:
@@ -160,30 +116,49 @@ def test_outputs_and_manifest_use_the_documented_keys_and_fingerprint(buckets, h
     (result,) = invoke(handler_module, s3_event((key, version)))
 
     assert result["outputs"] == [
-        f"processed/churn/dt={day}/crm--export.csv.gz",
-        f"quarantine/churn/dt={day}/crm--export.rejected.csv.gz",
-        f"processed/churn/dt={day}/crm--export.manifest.json",
+        f"processed/churn/dt={day}/crm--export/{version}.csv.gz",
+        f"quarantine/churn/dt={day}/crm--export/{version}.rejected.csv.gz",
+        f"processed/churn/dt={day}/crm--export/{version}.manifest.json",
     ]
-    assert buckets.processed_keys() == sorted(result["outputs"])
+    assert result["index"] == "index/churn/crm/export.csv.json" and result["removed"] == []
+    assert buckets.processed_keys() == sorted([*result["outputs"], result["index"]])
     assert (result["source_bucket"], result["source_key"], result["version_id"]) == (RAW_BUCKET, key, version)
     assert result["etag"] == head["ETag"].strip('"') and result["reason"] is None
     manifest = json.loads(buckets.read(result["outputs"][2]))
-    assert manifest["source"] == {
+    source = {
         "bucket": RAW_BUCKET,
         "key": key,
         "version_id": version,
         "etag": result["etag"],
         "size": len(body),
-        "sha256": hashlib.sha256(body).hexdigest(),
-        "gzip": False,
         "last_modified": head["LastModified"].isoformat().replace("+00:00", "Z"),
+        "sequencer": SEQUENCER,
     }
+    assert manifest["source"] == {**source, "sha256": hashlib.sha256(body).hexdigest(), "gzip": False}
+    assert (manifest["version"], manifest["index"]) == (version, result["index"])
     assert manifest["dataset"] == "churn" and manifest["schema"]["columns"] == list(COLUMNS)
     assert manifest["outputs"] == [
         {"kind": "processed", "bucket": PROCESSED_BUCKET, "key": result["outputs"][0], "rows": 45},
         {"kind": "rejected", "bucket": PROCESSED_BUCKET, "key": result["outputs"][1], "rows": 5},
     ]
     assert manifest["processed_at"].endswith("Z")
+    index = json.loads(buckets.read(result["index"]))
+    assert index.pop("committed_at").endswith("Z")
+    assert index == {
+        "format_version": 1,
+        "source": source,
+        "version": version,
+        "dataset": "churn",
+        "status": "processed",
+        "reason_code": None,
+        "outputs": result["outputs"],
+        "manifest": result["outputs"][2],
+        "report": None,
+        "rows_read": 50,
+        "rows_written": 45,
+        "rows_quarantined": 5,
+        "rows_blank": 0,
+    }
 
 
 def test_gzip_input_is_read_through_gzip_and_hashed_as_stored(buckets, handler_module):
@@ -192,7 +167,7 @@ def test_gzip_input_is_read_through_gzip_and_hashed_as_stored(buckets, handler_m
     result = upload_and_invoke(buckets, handler_module, "incoming/churn/export.csv.gz", body)
 
     assert result["status"] == "processed" and result["rows_quarantined"] == 12
-    assert result["outputs"][0].endswith("/export.csv.gz")
+    assert result["outputs"][0].endswith(f"/export/{result['version_id']}.csv.gz")
     assert_nothing_lost(buckets, result, rows_of(plain))
     manifest = json.loads(buckets.read(result["outputs"][2]))
     assert manifest["source"]["sha256"] == hashlib.sha256(body).hexdigest()
@@ -211,19 +186,25 @@ def test_url_encoded_key_with_spaces_and_plus_is_decoded(buckets, handler_module
     result = upload_and_invoke(buckets, handler_module, key, body)
 
     assert result["source_key"] == key and result["status"] == "processed"
-    assert result["outputs"][0].endswith("/June 2025--export+v2 (final).csv.gz")
+    assert result["outputs"][0].endswith(f"/June 2025--export+v2 (final)/{result['version_id']}.csv.gz")
+    assert result["index"] == "index/churn/June 2025/export+v2 (final).csv.json"
     assert_nothing_lost(buckets, result, rows_of(body))
 
 
-def test_duplicate_delivery_rewrites_the_same_keys_with_the_same_content(buckets, handler_module):
+def test_duplicate_delivery_rewrites_the_same_keys_with_the_same_content_and_deletes_nothing(
+    buckets, handler_module, monkeypatch
+):
     body, _ = churn_csv(200, bad_rows=9)
     key = "incoming/churn/export.csv"
     event = s3_event((key, buckets.put_raw(key, body)))
     (first,) = invoke(handler_module, event)
     snapshot = {k: buckets.read(k) for k in buckets.processed_keys()}
+    deletes = []
+    monkeypatch.setattr(buckets.s3, "delete_objects", lambda **kw: deletes.append(kw))
     (second,) = invoke(handler_module, event)
 
-    assert second == first
+    assert second == first and second["removed"] == []
+    assert deletes == [], "nothing is deleted"
     assert buckets.processed_keys() == sorted(snapshot)
     for key_ in first["outputs"][:2]:
         assert buckets.read(key_) == snapshot[key_], "data outputs are byte-identical"
@@ -235,15 +216,27 @@ def test_duplicate_delivery_rewrites_the_same_keys_with_the_same_content(buckets
     assert len(clean_ids) == len(set(clean_ids)) == 191
 
 
-def test_backfill_item_processes_the_named_version(buckets, handler_module):
+def test_backfill_item_without_a_version_processes_the_current_one(buckets, handler_module):
     key = "incoming/churn/export.csv"
-    old_body, _ = churn_csv(30, seed=1)
-    old_version = buckets.put_raw(key, old_body)
-    buckets.put_raw(key, churn_csv(5, seed=2)[0])
+    buckets.put_raw(key, churn_csv(30, seed=1)[0])
+    new_body, _ = churn_csv(5, seed=2)
+    new_version = buckets.put_raw(key, new_body)
+    (result,) = invoke(handler_module, {"bucket": RAW_BUCKET, "key": key})
+
+    assert result["status"] == "processed" and result["version_id"] == new_version and result["rows_read"] == 5
+    assert_nothing_lost(buckets, result, rows_of(new_body))
+    assert json.loads(buckets.read(result["index"]))["source"]["sequencer"] is None, "a backfill has no event"
+
+
+def test_backfill_item_naming_an_older_version_writes_nothing(buckets, handler_module):
+    key = "incoming/churn/export.csv"
+    old_version = buckets.put_raw(key, churn_csv(30, seed=1)[0])
+    current = buckets.put_raw(key, churn_csv(5, seed=2)[0])
     (result,) = invoke(handler_module, {"bucket": RAW_BUCKET, "key": key, "versionId": old_version})
 
-    assert result["version_id"] == old_version and result["rows_read"] == 30
-    assert_nothing_lost(buckets, result, rows_of(old_body))
+    assert (result["status"], result["version_id"], result["outputs"]) == ("superseded", old_version, [])
+    assert f"is not the current version ({current})" in result["reason"]
+    assert [k for k in buckets.processed_keys() if not k.startswith("index/")] == []
 
 
 def test_every_record_of_an_event_is_processed(buckets, handler_module):
@@ -294,13 +287,17 @@ def assert_quarantined_whole(buckets: Buckets, result: dict[str, Any], key: str,
     assert result["status"] == "quarantined" and result["reason_code"] == code
     assert (result["rows_read"], result["rows_written"], result["rows_quarantined"]) == (0, 0, 0)
     copy_key, report_key = result["outputs"]
-    assert buckets.processed_keys() == sorted([copy_key, report_key]), "no processed output"
-    assert copy_key.startswith("quarantine/") and report_key.endswith("/report.json")
+    assert buckets.processed_keys() == sorted([copy_key, report_key, result["index"]]), "no processed output"
+    assert copy_key.startswith("quarantine/") and report_key.endswith(f"/{result['version_id']}/report.json")
     assert buckets.read(copy_key) == body
     report = json.loads(buckets.read(report_key))
     assert report["reason_code"] == code and report["reason"] == result["reason"]
     assert report["source"]["key"] == key and report["source"]["size"] == len(body)
     assert report["quarantined_copy"] == copy_key and report["detected_at"].endswith("Z")
+    assert report["index"] == result["index"] and report["version"] == result["version_id"]
+    index = json.loads(buckets.read(result["index"]))
+    assert (index["status"], index["reason_code"], index["outputs"]) == ("quarantined", code, [copy_key, report_key])
+    assert index["report"] == report_key and index["manifest"] is None
     assert buckets.open_uploads() == []
     assert_original_kept(buckets, key, body)
 
@@ -314,7 +311,7 @@ def test_unusable_object_is_quarantined_whole(buckets, handler_module, kind, key
     day = buckets.s3.head_object(Bucket=RAW_BUCKET, Key=key)["LastModified"].strftime("%Y-%m-%d")
     name = key.rsplit("/", 1)[1]
     stem = name.removesuffix(".gz").removesuffix(".csv")
-    assert result["outputs"][0] == f"quarantine/churn/dt={day}/{stem}/{name}"
+    assert result["outputs"][0] == f"quarantine/churn/dt={day}/{stem}/{result['version_id']}/{name}"
 
 
 def test_object_over_the_size_limit_is_quarantined_before_it_is_read(
@@ -331,7 +328,7 @@ def test_object_over_the_size_limit_is_quarantined_before_it_is_read(
     original_get = buckets.s3.get_object
     monkeypatch.setattr(buckets.s3, "get_object", lambda **kw: get_calls.append(kw) or original_get(**kw))
     result = upload_and_invoke(buckets, handler_module, key, body)
-    reads_by_processor = list(get_calls)
+    reads_by_processor = [call for call in get_calls if call["Bucket"] == RAW_BUCKET]
 
     assert reads_by_processor == [], "the size is checked from HeadObject before any GetObject"
     assert_quarantined_whole(buckets, result, key, body, "too_large")
@@ -343,8 +340,10 @@ def test_unknown_dataset_is_quarantined_under_unknown(buckets, handler_module):
     result = upload_and_invoke(buckets, handler_module, key, body)
     assert_quarantined_whole(buckets, result, key, body, "unknown_dataset")
     assert "'orders'" in result["reason"] and "known: churn" in result["reason"]
-    assert result["outputs"][0].endswith("/orders--2025--export/export.csv")
+    assert result["outputs"][0].endswith(f"/orders--2025--export/{result['version_id']}/export.csv")
     assert result["outputs"][0].startswith("quarantine/_unknown/dt=")
+    assert result["index"] == "index/orders/2025/export.csv.json", "the raw path, so the dataset can be added later"
+    assert json.loads(buckets.read(result["index"]))["dataset"] == "_unknown"
 
 
 def test_key_without_dataset_folder_is_quarantined(buckets, handler_module):
@@ -366,15 +365,35 @@ def test_key_outside_incoming_is_reported_but_never_read(buckets, handler_module
     assert reads_by_processor == [], "the role may not read outside incoming/"
     assert result["status"] == "quarantined" and result["reason_code"] == "outside_incoming"
     (report_key,) = result["outputs"]
-    assert report_key == "quarantine/_unknown/dt=2025-06-30/exports--churn/report.json"
+    assert report_key == "quarantine/_unknown/dt=2025-06-30/exports--churn/null/report.json"
     assert json.loads(buckets.read(report_key))["source"]["key"] == key
+    assert result["index"] is None and buckets.processed_keys() == [report_key], "no index outside incoming/"
     assert_original_kept(buckets, key, body)
 
 
-def test_object_deleted_before_processing_is_reported(buckets, handler_module):
-    (result,) = invoke(handler_module, {"bucket": RAW_BUCKET, "key": "incoming/churn/gone.csv"})
+def test_object_deleted_before_a_direct_invoke_is_reported_under_its_dataset(buckets, handler_module):
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    (result,) = invoke(handler_module, {"bucket": RAW_BUCKET, "key": "incoming/churn/2025/gone.csv"})
     assert result["status"] == "quarantined" and result["reason_code"] == "missing"
-    assert buckets.processed_keys() == result["outputs"]
+    assert result["outputs"] == [f"quarantine/churn/dt={today}/2025--gone/null/report.json"]
+    assert buckets.processed_keys() == result["outputs"], "a report only: nothing copied, no index"
+    report = json.loads(buckets.read(result["outputs"][0]))
+    assert (report["dataset"], report["reason_code"], report["quarantined_copy"]) == ("churn", "missing", None)
+
+
+def test_deleted_object_named_by_its_event_is_reported_under_its_dataset(buckets, handler_module):
+    key = "incoming/churn/gone.csv"
+    version = buckets.put_raw(key, csv_bytes(3))
+    buckets.s3.delete_object(Bucket=RAW_BUCKET, Key=key)  # a delete marker is now current
+    (result,) = invoke(handler_module, s3_event((key, version)))
+    assert result["reason_code"] == "missing" and version in result["reason"]
+    assert result["outputs"] == [f"quarantine/churn/dt=2025-06-30/gone/{version}/report.json"]
+
+
+def test_missing_object_of_an_unknown_dataset_is_reported_under_unknown(buckets, handler_module):
+    (result,) = invoke(handler_module, {"bucket": RAW_BUCKET, "key": "incoming/orders/gone.csv"})
+    assert result["reason_code"] == "missing"
+    assert result["outputs"][0].startswith("quarantine/_unknown/dt=") and "/orders--gone/null/" in result["outputs"][0]
 
 
 def test_failure_midway_aborts_the_multipart_upload_already_started(buckets, schemas, small_parts, monkeypatch):

@@ -158,3 +158,46 @@ def test_put_json_is_stable(buckets):
     put_json(buckets.s3, PROCESSED_BUCKET, "r.json", {"b": 1, "a": [1, 2]})
     body = buckets.read("r.json")
     assert json.loads(body) == {"a": [1, 2], "b": 1} and body.index(b'"a"') < body.index(b'"b"')
+
+
+def test_put_json_writes_only_under_its_condition(buckets):
+    from botocore.exceptions import ClientError
+
+    etag = put_json(buckets.s3, PROCESSED_BUCKET, "index/a.json", {"n": 1}, create_only=True)
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        put_json(buckets.s3, PROCESSED_BUCKET, "index/a.json", {"n": 2}, create_only=True)
+    with pytest.raises(ClientError, match="PreconditionFailed"):
+        put_json(buckets.s3, PROCESSED_BUCKET, "index/a.json", {"n": 2}, if_match='"0123"')
+    put_json(buckets.s3, PROCESSED_BUCKET, "index/a.json", {"n": 3}, if_match=etag)
+    assert json.loads(buckets.read("index/a.json")) == {"n": 3}
+    with pytest.raises(ValueError, match="exclude each other"):
+        put_json(buckets.s3, PROCESSED_BUCKET, "index/a.json", {}, if_match=etag, create_only=True)
+
+
+def test_delete_keys_leaves_delete_markers_and_reports_keys_it_could_not_delete(buckets, monkeypatch):
+    from data_processor.s3_io import DeleteFailed, delete_keys
+
+    for key in ("processed/a", "processed/b"):
+        buckets.s3.put_object(Bucket=PROCESSED_BUCKET, Key=key, Body=b"x")
+    delete_keys(buckets.s3, PROCESSED_BUCKET, ["processed/a"])
+    delete_keys(buckets.s3, PROCESSED_BUCKET, [])  # nothing to do: no request
+    assert buckets.processed_keys() == ["processed/b"]
+    history = buckets.s3.list_object_versions(Bucket=PROCESSED_BUCKET, Prefix="processed/a")
+    assert len(history["DeleteMarkers"]) == 1 and len(history["Versions"]) == 1, "recoverable"
+
+    monkeypatch.setattr(
+        buckets.s3,
+        "delete_objects",
+        lambda **kw: {"Errors": [{"Key": "processed/b", "Code": "AccessDenied", "Message": "Access Denied"}]},
+    )
+    with pytest.raises(DeleteFailed, match="processed/b: AccessDenied"):
+        delete_keys(buckets.s3, PROCESSED_BUCKET, ["processed/b"])
+
+
+def test_key_exists_matches_the_whole_key_not_a_longer_one(buckets):
+    from data_processor.s3_io import key_exists
+
+    buckets.s3.put_object(Bucket=PROCESSED_BUCKET, Key="index/a.csv.json--b.json", Body=b"{}")
+    assert not key_exists(buckets.s3, PROCESSED_BUCKET, "index/a.csv.json")
+    buckets.s3.put_object(Bucket=PROCESSED_BUCKET, Key="index/a.csv.json", Body=b"{}")
+    assert key_exists(buckets.s3, PROCESSED_BUCKET, "index/a.csv.json")

@@ -95,11 +95,36 @@ def test_processor_role_reads_incoming_and_writes_processed_and_quarantine_only(
 ) -> None:
     terraform = stack(synthesized)
     policies = role_policies(terraform, "processor")
-    assert set(policies) == {"logs", "tracing", "dead-letters", "read-incoming", "write-processed", "write-quarantine"}
+    assert set(policies) == {
+        "logs",
+        "tracing",
+        "dead-letters",
+        "read-incoming",
+        "write-processed",
+        "write-quarantine",
+        "delete-processed",
+        "delete-quarantine",
+        "read-index",
+        "write-index",
+    }
     raw, processed = arn(terraform, "raw-data/bucket"), arn(terraform, "processed-data/bucket")
     assert policies["read-incoming"]["ReadObjects"]["Resource"] == [f"{raw}/incoming/*"]
     assert policies["write-processed"]["WriteObjects"]["Resource"] == [f"{processed}/processed/*"]
     assert policies["write-quarantine"]["WriteObjects"]["Resource"] == [f"{processed}/quarantine/*"]
+    # Superseded versions' outputs are deleted (a delete marker: no s3:DeleteObjectVersion), only where it writes.
+    for name, prefix in (("delete-processed", "processed/"), ("delete-quarantine", "quarantine/")):
+        assert policies[name] == {
+            "DeleteObjects": {
+                "Sid": "DeleteObjects",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": [f"{processed}/{prefix}*"],
+            }
+        }
+    # The index (each raw object's current-version pointer): read, listed only under index/, written.
+    assert policies["read-index"]["ReadObjects"]["Resource"] == [f"{processed}/index/*"]
+    assert policies["read-index"]["ListObjects"]["Condition"] == {"StringLike": {"s3:prefix": ["index/*"]}}
+    assert policies["write-index"]["WriteObjects"]["Resource"] == [f"{processed}/index/*"]
     assert policies["read-incoming"]["DecryptWithKey"]["Resource"] == [arn(terraform, "raw-data/key/key")]
     assert policies["logs"]["WriteLogs"] == {
         "Sid": "WriteLogs",
