@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sample_data import bad_file_bytes, csv_bytes
+from tooling.backfill import start_backfill, wait_for_execution
 
 SAMPLE_KEY = "incoming/churn/customers-sample.csv.gz"
 SAMPLE_ROWS, SAMPLE_BAD_ROWS, SAMPLE_SEED = 2_000, 25, 7
@@ -79,19 +80,6 @@ def exists(s3: Any, bucket: str, key: str) -> bool:
     return True
 
 
-def run_backfill(sfn: Any, state_machine_arn: str, prefix: str) -> dict[str, Any]:
-    """Start the backfill over `prefix` and wait for it to end."""
-    execution = sfn.start_execution(
-        stateMachineArn=state_machine_arn, name=f"demo-backfill-{time.time_ns()}", input=json.dumps({"prefix": prefix})
-    )
-    deadline = time.monotonic() + WAIT_SECONDS
-    while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"backfill still running after {WAIT_SECONDS} s")
-        time.sleep(1)
-    return status
-
-
 def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
     """Print the data-pipeline section; return (ok, text) checks."""
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
@@ -126,7 +114,9 @@ def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
     print(f"  uploaded   {BAD_FILE_KEY} (Latin-1, not UTF-8): quarantined whole")
     print(f"             {bad_index['report']}: {report['reason']}")
 
-    status = run_backfill(sfn, outputs["backfill_state_machine_arn"], "incoming/churn/")
+    # As a user runs it (`make backfill`): no execution name, the service names each run.
+    execution = start_backfill(sfn, outputs["backfill_state_machine_arn"], "incoming/churn/")
+    status = wait_for_execution(sfn, execution, WAIT_SECONDS)
     backfilled = json.loads(status.get("output") or "{}").get("objects")
     print(
         f"  backfill   Step Functions Distributed Map over incoming/churn/: {status['status']}, "
