@@ -4,7 +4,7 @@ Defaults (the opt-outs are the fields of SecureBucketProps):
 - SSE-KMS with a customer-managed key (one is created when none is given), bucket key on;
 - versioning on; public access fully blocked; ACLs disabled (BucketOwnerEnforced);
 - a bucket policy that refuses plain HTTP and uploads that name another encryption;
-- lifecycle: abort incomplete multipart uploads, expire noncurrent versions;
+- lifecycle: abort incomplete multipart uploads, expire noncurrent versions, then their delete markers;
 - server access logs to the given log bucket; EventBridge notifications on;
 - `prevent_destroy` and no `force_destroy`, unless the bucket is disposable (local only).
 """
@@ -342,6 +342,9 @@ class SecureBucket(Construct):
                         noncurrent_days=props.noncurrent_version_expiration_days
                     )
                 ],
+                # Once the old versions behind a delete marker have expired, the marker is removed too;
+                # otherwise deleted keys (e.g. superseded processed outputs) leave markers forever.
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
             ),
         ]
         if props.expire_objects_after_days is not None:

@@ -91,6 +91,8 @@ def test_lifecycle_aborts_uploads_and_expires_old_versions(stack_for_constructs:
         "days_after_initiation": 7
     }
     assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"][0] == {"noncurrent_days": 45}
+    # Delete markers left by deletes go once nothing is behind them (no marker pile-up).
+    assert rules["expire-noncurrent-versions"]["expiration"] == [{"expired_object_delete_marker": True}]
     assert "expire-objects" not in rules  # data is kept; only log buckets expire objects
 
 
