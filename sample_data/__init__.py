@@ -8,16 +8,27 @@ The columns match the `churn` dataset of platform_config/datasets.toml.
 """
 
 from sample_data.churn import COLUMNS, DEFECT_KINDS, SampleRow, generate_rows
-from sample_data.files import BAD_FILE_KINDS, WriteSummary, bad_file_bytes, csv_bytes, write_bad_file, write_csv
+from sample_data.files import (
+    BAD_FILE_KINDS,
+    EXCEL_TRAILING_BLANK_LINES,
+    WriteSummary,
+    bad_file_bytes,
+    csv_bytes,
+    excel_csv_bytes,
+    write_bad_file,
+    write_csv,
+)
 
 __all__ = [
     "BAD_FILE_KINDS",
     "COLUMNS",
     "DEFECT_KINDS",
+    "EXCEL_TRAILING_BLANK_LINES",
     "SampleRow",
     "WriteSummary",
     "bad_file_bytes",
     "csv_bytes",
+    "excel_csv_bytes",
     "generate_rows",
     "write_bad_file",
     "write_csv",

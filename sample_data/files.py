@@ -147,6 +147,16 @@ def csv_bytes(rows: int, seed: int = 0, *, header: tuple[str, ...] = COLUMNS, ba
     return buffer.getvalue().encode("utf-8")
 
 
+EXCEL_TRAILING_BLANK_LINES = 2
+
+
+def excel_csv_bytes(rows: int, seed: int = 0) -> bytes:
+    """`csv_bytes(rows, seed)` as Excel's "CSV UTF-8" save writes it: a UTF-8 byte-order mark, CRLF line
+    ends and EXCEL_TRAILING_BLANK_LINES empty lines at the end. Every row is valid."""
+    text = csv_bytes(rows, seed).decode("utf-8").replace("\n", "\r\n")
+    return ("\ufeff" + text + "\r\n" * EXCEL_TRAILING_BLANK_LINES).encode("utf-8")
+
+
 def bad_file_bytes(kind: str, *, seed: int = 0, limit_bytes: int | None = None) -> bytes:
     """The content of bad file `kind` (see BAD_FILE_KINDS); oversize needs limit_bytes."""
     if kind == "empty":

@@ -113,6 +113,8 @@ def main() -> int:
         print(check)
     print("\nNext steps:")
     print("  make demo            run again: Terraform reports no changes")
+    print("  make backfill PREFIX=incoming/churn/   reprocess what is in the raw bucket (works again at once)")
+    print('  eval "$(make env)"; npx cdktf diff local-data-pipeline   cdktf by hand (README: Using cdktf directly)')
     print("  make test            the test suite (unit, emulator, checkov, integration)")
     print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")
     print("  make emulator-stop   stop the emulator (its data is in memory and goes with it)")

@@ -3,7 +3,8 @@
 Uploads a generated churn file with some bad rows and a file that is not UTF-8 to the raw
 bucket, waits for the processor (triggered by the S3 notification, running the deployed
 zip in the emulator) to point the object's index document at the new version, reads the
-manifest and the quarantine report the index names, then runs the backfill state machine
+manifest and the quarantine report the index names, uploads an Excel-style export (byte-order mark,
+CRLF, trailing empty lines) that is processed whole, then runs the backfill state machine
 over incoming/churn/ and waits for it. Every `make demo` uploads a new version of the same
 keys, so the tour also shows the previous run's outputs leaving processed/.
 """
@@ -20,12 +21,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sample_data import bad_file_bytes, csv_bytes
+from sample_data import EXCEL_TRAILING_BLANK_LINES, bad_file_bytes, csv_bytes, excel_csv_bytes
 from tooling.backfill import start_backfill, wait_for_execution
 
 SAMPLE_KEY = "incoming/churn/customers-sample.csv.gz"
 SAMPLE_ROWS, SAMPLE_BAD_ROWS, SAMPLE_SEED = 2_000, 25, 7
 BAD_FILE_KEY = "incoming/churn/customers-latin1.csv"
+EXCEL_KEY, EXCEL_ROWS = "incoming/churn/customers-excel.csv", 300
 WAIT_SECONDS = 120
 
 
@@ -109,6 +111,18 @@ def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
     else:
         print(f"  versions   the previous version's {len(replaced)} outputs (an earlier demo run) are gone: {gone}")
 
+    _, excel = upload_and_wait(s3, raw, processed, EXCEL_KEY, excel_csv_bytes(EXCEL_ROWS, SAMPLE_SEED))
+    print(f"  uploaded   {EXCEL_KEY} (Excel 'CSV UTF-8': byte-order mark, CRLF, trailing empty lines)")
+    print(
+        f"             rows read {excel['rows_read']} = written {excel['rows_written']} + quarantined "
+        f"{excel['rows_quarantined']} + blank {excel['rows_blank']}: the mark is dropped, empty lines skipped"
+    )
+    excel_ok = (excel["status"], excel["rows_written"], excel["rows_blank"]) == (
+        "processed",
+        EXCEL_ROWS,
+        EXCEL_TRAILING_BLANK_LINES,
+    )
+
     _, bad_index = upload_and_wait(s3, raw, processed, BAD_FILE_KEY, bad_file_bytes("not_utf8"))
     report = json.loads(s3.get_object(Bucket=processed, Key=bad_index["report"])["Body"].read())
     print(f"  uploaded   {BAD_FILE_KEY} (Latin-1, not UTF-8): quarantined whole")
@@ -127,6 +141,11 @@ def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
             read == written + quarantined + blank and quarantined == SAMPLE_BAD_ROWS and read == SAMPLE_ROWS,
             f"processor: {read} rows read = {written} written + {quarantined} quarantined + {blank} blank, "
             "each rejected row with a reason",
+        ),
+        (
+            excel_ok,
+            f"an Excel export: all {excel['rows_written']} rows written, {excel['rows_blank']} empty lines "
+            "counted as blank, none rejected",
         ),
         (report["reason_code"] == "not_utf8", f"a file that is not UTF-8 went to quarantine ({report['reason_code']})"),
         (status["status"] == "SUCCEEDED", f"backfill over incoming/churn/ {status['status'].lower()}"),

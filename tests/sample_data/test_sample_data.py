@@ -186,3 +186,13 @@ def test_module_runs_as_a_script_with_the_same_bytes_in_every_process(tmp_path):
         assert done.stdout.startswith(f"wrote {out}: 300 rows (9 bad")
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_excel_export_has_a_bom_crlf_line_ends_and_trailing_empty_lines() -> None:
+    from sample_data import EXCEL_TRAILING_BLANK_LINES, csv_bytes, excel_csv_bytes
+
+    data = excel_csv_bytes(5, seed=2)
+    assert data.startswith("\ufeff".encode())
+    text = data.decode("utf-8-sig")
+    assert text.endswith("\r\n" * (EXCEL_TRAILING_BLANK_LINES + 1))
+    assert text.replace("\r\n", "\n").rstrip("\n") + "\n" == csv_bytes(5, seed=2).decode()
