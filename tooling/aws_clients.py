@@ -1,10 +1,12 @@
-"""boto3 clients for an environment: the local emulator (dummy keys) or the caller's real account."""
+"""boto3 clients for an environment (the local emulator with dummy keys, or the caller's real account), and
+the small S3 questions the tooling and the integration tests ask."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from emulator.health import is_healthy
 from platform_config import EnvironmentConfig
@@ -29,3 +31,14 @@ def client(service: str, config: EnvironmentConfig) -> Any:
             aws_secret_access_key=credentials.secret_access_key,
         )
     return boto3.client(service, region_name=config.region)
+
+
+def object_exists(s3: Any, bucket: str, key: str) -> bool:
+    """HeadObject: True when `key` exists (its current version is not a delete marker)."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return False
+        raise
+    return True

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sample_data import EXCEL_TRAILING_BLANK_LINES, bad_file_bytes, csv_bytes, excel_csv_bytes
+from tooling.aws_clients import object_exists
 from tooling.backfill import start_backfill, wait_for_execution
 
 SAMPLE_KEY = "incoming/churn/customers-sample.csv.gz"
@@ -72,16 +73,6 @@ def upload_and_wait(
     return before, after
 
 
-def exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return False
-        raise
-    return True
-
-
 def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
     """Print the data-pipeline section; return (ok, text) checks."""
     raw, processed = outputs["raw_data_bucket_name"], outputs["processed_data_bucket_name"]
@@ -105,7 +96,7 @@ def tour(outputs: dict[str, Any], s3: Any, sfn: Any) -> list[tuple[bool, str]]:
     for row in rows[:3]:
         print(f"             row {row['row_number']}: {row['reason']}")
     replaced = [key for key in (previous or {}).get("outputs", []) if key not in index["outputs"]]
-    gone = not any(exists(s3, processed, key) for key in replaced)
+    gone = not any(object_exists(s3, processed, key) for key in replaced)
     if previous is None:
         print("  versions   first upload of this key: run `make demo` again to see a new version replace it")
     else:

@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sample_data import bad_file_bytes, csv_bytes
+from tooling.aws_clients import object_exists
 
 pytestmark = pytest.mark.integration
 
@@ -41,16 +42,6 @@ def wait_for_index(s3: Any, bucket: str, raw_key: str, version_id: str) -> dict[
 
 def read(s3: Any, bucket: str, key: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return False
-        raise
-    return True
 
 
 def test_upload_is_processed_by_the_real_handler_and_counts_add_up(
@@ -112,8 +103,10 @@ def test_a_second_version_supersedes_the_first_through_the_deployed_handler(
     second = wait_for_index(s3, processed, key, second_version)
 
     assert (first["rows_read"], second["rows_read"], second["rows_quarantined"]) == (40, 25, 3)
-    assert not any(exists(s3, processed, output) for output in first["outputs"]), "the first version's outputs are gone"
-    assert all(exists(s3, processed, output) for output in second["outputs"])
+    assert not any(object_exists(s3, processed, output) for output in first["outputs"]), (
+        "the first version's outputs are gone"
+    )
+    assert all(object_exists(s3, processed, output) for output in second["outputs"])
     listed = s3.list_objects_v2(Bucket=processed, Prefix="processed/churn/").get("Contents", [])
     assert sorted(item["Key"] for item in listed if "/versioned/" in item["Key"]) == sorted(
         output for output in second["outputs"] if output.startswith("processed/")
