@@ -26,16 +26,15 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from tooling.terraform_toolchain import NODE_END_OF_LIFE_MAJORS, node_version, parse_version
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI_CONFIG_FILE = REPO_ROOT / ".terraform.d" / "cli.tfrc"
 DEFAULT_MIRROR = Path("/opt/tf-plugins")
-# Node majors that are end-of-life but known to run this toolchain (cdktf-cli 0.21, jsii).
-SILENCED_END_OF_LIFE_NODE = ("20",)
 
 
 def provider_mirror(environ: Mapping[str, str], default: Path = DEFAULT_MIRROR) -> Path | None:
@@ -48,12 +47,8 @@ def provider_mirror(environ: Mapping[str, str], default: Path = DEFAULT_MIRROR) 
 
 def node_major(node: str = "node") -> str | None:
     """The major version of `node` on PATH ("20"), or None when there is no node."""
-    try:
-        result = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10, check=False)
-    except OSError:
-        return None
-    version = result.stdout.strip().lstrip("v")
-    return version.split(".", 1)[0] if result.returncode == 0 and version else None
+    version = node_version(node)
+    return str(parse_version(version)[0]) if version else None
 
 
 def settings(environ: Mapping[str, str], node: str | None) -> dict[str, str]:
@@ -64,7 +59,7 @@ def settings(environ: Mapping[str, str], node: str | None) -> dict[str, str]:
         values["TF_PROVIDER_MIRROR"] = str(mirror)
         values["TF_CLI_CONFIG_FILE"] = str(CLI_CONFIG_FILE)
         values["CDKTF_SKIP_PROVIDER_LOCK"] = "true"
-    if node in SILENCED_END_OF_LIFE_NODE:
+    if node in {str(major) for major in NODE_END_OF_LIFE_MAJORS}:
         values["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = node
     return values
 

@@ -60,13 +60,20 @@ def check_terraform(binary: str = "terraform") -> str:
     return version
 
 
-def check_node(binary: str = "node") -> str:
-    """Return a one-line description of the Node.js on PATH, or raise ToolchainError saying what to do."""
+def node_version(binary: str = "node") -> str | None:
+    """What `node --version` prints ("v20.20.2"), or None when there is no node on PATH."""
     path = shutil.which(binary)
     if path is None:
+        return None
+    result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    return result.stdout.strip() or None
+
+
+def check_node(binary: str = "node") -> str:
+    """Return a one-line description of the Node.js on PATH, or raise ToolchainError saying what to do."""
+    version = node_version(binary)
+    if version is None:
         raise ToolchainError(f"node is not on PATH; install Node.js 22 LTS: {NODE_INSTALL_URL}")
-    result = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    version = result.stdout.strip()
     major = parse_version(version)[0]
     if major < NODE_MINIMUM_MAJOR:
         raise ToolchainError(f"node {version} is too old; install Node.js 22 LTS: {NODE_INSTALL_URL}")
