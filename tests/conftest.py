@@ -122,6 +122,17 @@ def only(terraform: dict[str, Any], resource_type: str) -> dict[str, Any]:
     return next(iter(found.values()))
 
 
+def inline_policies(terraform: dict[str, Any], role_path: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """The inline policies of the stack, {policy name: {Sid: statement}}; with `role_path` only those of the
+    role at that construct path ("processor/role/role" for a construct's execution role)."""
+    role = at_path(terraform, role_path).ref("id") if role_path is not None else None
+    return {
+        body["name"]: policy_statements(body["policy"])
+        for body in resources_of(terraform, "aws_iam_role_policy").values()
+        if role is None or body["role"] == role
+    }
+
+
 def policy_statements(document: str) -> dict[str, dict[str, Any]]:
     """Statements of a policy JSON string, keyed by Sid."""
     return {s["Sid"]: s for s in json.loads(document)["Statement"]}

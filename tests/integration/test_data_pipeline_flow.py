@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from sample_data import bad_file_bytes, csv_bytes
 from tooling.aws_clients import object_exists
+from tooling.backfill import wait_for_execution
 
 pytestmark = pytest.mark.integration
 
@@ -134,10 +135,7 @@ def test_backfill_processes_every_object_under_a_prefix(
         name=f"backfill-test-{int(time.time())}",
         input=json.dumps({"prefix": "incoming/churn/backfill/"}),
     )
-    deadline = time.monotonic() + WAIT_SECONDS
-    while (status := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "backfill did not finish"
-        time.sleep(1)
+    status = wait_for_execution(sfn, execution["executionArn"], WAIT_SECONDS)
     assert status["status"] == "SUCCEEDED", status
     assert json.loads(status["output"]) == {"objects": 4}
     for part in range(4):

@@ -11,20 +11,12 @@ from typing import Any
 import pytest
 
 from building_blocks import perms
+from building_blocks.policy_guard import POLICY_ATTRIBUTES
 from tests.conftest import Synthesized, all_resources, construct_path, policy_statements, resources_of
 
 ENVS = ("local", "dev", "prod")
 # Resource types whose loss loses data: protected by prevent_destroy outside local.
 STATEFUL_TYPES = ("aws_s3_bucket", "aws_kms_key")
-# Every attribute that holds an IAM policy document (identity, resource and trust policies).
-POLICY_ATTRIBUTES = {
-    "aws_iam_role_policy": "policy",
-    "aws_iam_role": "assume_role_policy",
-    "aws_s3_bucket_policy": "policy",
-    "aws_kms_key": "policy",
-    "aws_sqs_queue_policy": "policy",
-    "aws_sns_topic_policy": "policy",
-}
 
 
 def every_stack(synthesized: Callable[[str], Synthesized], env: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from stacks.artifact_store import model_prefix
-from tests.conftest import Synthesized, at_path, policy_statements, resources_of, synth_stack
+from tests.conftest import Synthesized, at_path, inline_policies, resources_of, synth_stack
 
 ENVS = ("local", "dev", "prod")
 
@@ -43,10 +43,7 @@ def test_promotion_grant_reads_candidates_and_writes_production_only() -> None:
     role = ServiceRole(store, "promoter", role_name="mlp-dev-promoter", service="codebuild.amazonaws.com")
     store.grant_promotion(role)
     terraform = synth_stack(store)
-    policies = {
-        body["name"]: policy_statements(body["policy"])
-        for body in resources_of(terraform, "aws_iam_role_policy").values()
-    }
+    policies = inline_policies(terraform)
     assert set(policies) == {"read-candidate-models", "write-production-models"}
     candidate, production = (at_path(terraform, f"{b}-models/bucket").ref("arn") for b in ("candidate", "production"))
     assert policies["read-candidate-models"]["ReadObjects"]["Resource"] == [f"{candidate}/models/*"]

@@ -13,7 +13,7 @@ from building_blocks.iam import ServiceRole
 from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_function import LambdaFunction, LambdaFunctionProps
 from building_blocks.state_machine import StateMachine, StateMachineProps
-from tests.conftest import at_path, policy_statements, resources_of, synth_stack
+from tests.conftest import at_path, inline_policies, synth_stack
 
 PASS_THROUGH = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
 
@@ -46,12 +46,7 @@ def machine(stack: Any, key: KmsKey, invokes: tuple[LambdaFunction, ...] = ()) -
 
 def policies_of(terraform: dict[str, Any], owner: str, role_path: str = "role/role") -> dict[str, dict[str, Any]]:
     """Inline policies of the role at `<owner>/<role_path>` (a construct's execution role by default)."""
-    role = at_path(terraform, f"{owner}/{role_path}")
-    return {
-        body["name"]: policy_statements(body["policy"])
-        for body in resources_of(terraform, "aws_iam_role_policy").values()
-        if body["role"] == role.ref("id")
-    }
+    return inline_policies(terraform, f"{owner}/{role_path}")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Synthesized, at_path, only, policy_statements, resources_of
+from tests.conftest import Synthesized, at_path, inline_policies, only, policy_statements, resources_of
 
 ENVS = ("local", "dev", "prod")
 
@@ -23,13 +23,8 @@ def arn(terraform: dict[str, Any], path: str) -> str:
 
 
 def role_policies(terraform: dict[str, Any], owner: str) -> dict[str, dict[str, Any]]:
-    """The inline policies of the role of construct `owner` ("processor", "backfill"), by name."""
-    role = at_path(terraform, f"{owner}/role/role")
-    return {
-        body["name"]: policy_statements(body["policy"])
-        for body in resources_of(terraform, "aws_iam_role_policy").values()
-        if body["role"] == role.ref("id")
-    }
+    """The inline policies of the execution role of construct `owner` ("processor", "backfill"), by name."""
+    return inline_policies(terraform, f"{owner}/role/role")
 
 
 def test_processor_runs_python_312_traced_with_reserved_concurrency_and_a_dlq(

@@ -11,7 +11,7 @@ from building_blocks import perms
 from building_blocks.iam import ServiceRole, Statement, policy_document
 from building_blocks.kms_key import KmsKey
 from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
-from tests.conftest import at_path, only, policy_statements, resources_of, synth_stack
+from tests.conftest import at_path, inline_policies, only, policy_statements, synth_stack
 
 
 def role_and_bucket(stack: Any) -> tuple[ServiceRole, SecureBucket]:
@@ -21,13 +21,6 @@ def role_and_bucket(stack: Any) -> tuple[ServiceRole, SecureBucket]:
         stack, "trainer", role_name="team-trainer", service="sagemaker.amazonaws.com", source_account="123456789012"
     )
     return role, bucket
-
-
-def inline_policies(terraform: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        body["name"]: policy_statements(body["policy"])
-        for body in resources_of(terraform, "aws_iam_role_policy").values()
-    }
 
 
 def test_role_trusts_only_its_service_from_its_account(stack_for_constructs: Any) -> None:
