@@ -34,10 +34,6 @@ def _region(value: str) -> str | None:
     return None if is_region(value) else "not an AWS region code (like 'eu-west-1')"
 
 
-def _bucket_name(value: str) -> str | None:
-    return bucket_name_problem(value)
-
-
 def _name_prefix(prefix: str) -> str | None:
     longest = f"{prefix}-{LONGEST_BUCKET_PURPOSE}"
     problem = bucket_name_problem(longest)
@@ -78,7 +74,7 @@ class EmulatorCredentials:
 class StateBackend:
     """`[<env>.state]`: where dev/prod keep Terraform state, an S3 bucket with native lock files."""
 
-    bucket: str = setting(check=_bucket_name, doc="the state bucket (created once, outside this repo)")
+    bucket: str = setting(check=bucket_name_problem, doc="the state bucket (created once, outside this repo)")
     key_prefix: str = setting(check=_non_empty, doc="state objects are <key_prefix>/<stack>.tfstate")
     region: str = setting(check=_region, doc="the state bucket's region")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, fields
+import typing
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import platform_config
 from platform_config import ConfigError
 from platform_config.loader import DEFAULT_CONFIG_FILE
 from platform_config.model import EnvironmentConfig
-from platform_config.settings import load_settings, setting, toml_fields
+from platform_config.settings import field_doc, load_settings, setting, toml_fields
 
 _DELETE = object()
 
@@ -230,13 +231,14 @@ def test_emulator_credentials_exist_only_for_local() -> None:
 
 def test_every_setting_is_documented() -> None:
     """The doc of each field is what a reader of environments.toml needs; none may be missing."""
-    pending = [EnvironmentConfig]
+    pending: list[type] = [EnvironmentConfig]
     while pending:
         cls = pending.pop()
+        hints = typing.get_type_hints(cls)
         for field in fields(cls):
-            assert field.metadata.get("platform_config.doc"), f"{cls.__name__}.{field.name} has no doc"
-            if isinstance(field.type, str) and field.type.endswith("Settings"):
-                pending.append(getattr(platform_config, field.type))
+            assert field_doc(cls, field.name), f"{cls.__name__}.{field.name} has no doc"
+            # Nested tables, optional ones too (state: StateBackend | None).
+            pending.extend(t for t in (hints[field.name], *typing.get_args(hints[field.name])) if is_dataclass(t))
 
 
 # -- the generic loader, on a settings class of its own: what a new stack's section gets for free --------
