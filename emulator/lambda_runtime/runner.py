@@ -28,8 +28,6 @@ import io
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,15 +38,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
+
+from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups
 
 BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
 LOG_RESULT_BYTES = 4096  # what X-Amz-Log-Result carries on AWS: the last 4 KB
 
-# Names the function's own Environment may not set: AWS reserves them, and the
-# endpoint/credential ones would let a handler talk to something other than the emulator.
-_STRIPPED_PREFIXES = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_CA_BUNDLE")
 
 LogSink = Callable[[str, str], None]
 """``sink(function_name, line)``: where each log line goes as it is produced."""
@@ -124,9 +121,7 @@ class LocalLambdaRunner:
         for directory in (self._code_root, self._invocation_root, self._home):
             directory.mkdir(parents=True, exist_ok=True)
         self._extract_lock = threading.Lock()
-        self._processes: dict[int, subprocess.Popen[bytes]] = {}
-        self._processes_lock = threading.Lock()
-        self._closed = False
+        self._children = ProcessGroups()
 
     # -- code cache -------------------------------------------------------
 
@@ -156,7 +151,7 @@ class LocalLambdaRunner:
 
     def environment(self, spec: FunctionSpec, code_dir: Path, log_stream: str) -> dict[str, str]:
         """The handler's environment: built from scratch, reserved names last."""
-        env = {key: str(value) for key, value in spec.environment.items() if not key.startswith(_STRIPPED_PREFIXES)}
+        env = {key: str(value) for key, value in spec.environment.items() if not key.startswith(STRIPPED_ENV_PREFIXES)}
         env.update(
             {
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -241,23 +236,17 @@ class LocalLambdaRunner:
         (invocation_dir / "invocation.json").write_text(json.dumps(invocation), encoding="utf-8")
 
         emit(f"START RequestId: {request_id} Version: {spec.version}")
-        process = self._spawn(spec, code_dir, stream, invocation_dir)
-        if process is None:
-            return _error_result(request_id, stream, "Runtime.ExitError", "the emulator is shutting down")
-        reader = threading.Thread(
-            target=_pump, args=(process.stdout, emit), daemon=True, name=f"lambda-log-{spec.name}"
+        outcome = self._children.run(
+            [self.python, "-I", "-B", str(BOOTSTRAP), str(invocation_dir)],
+            cwd=code_dir,
+            env=self.environment(spec, code_dir, stream),
+            timeout=spec.timeout - (time.monotonic() - started),
+            stdout=emit,
+            label=f"lambda-log-{spec.name}",
         )
-        reader.start()
-        timed_out = False
-        try:
-            timed_out = not _wait_without_reaping(process.pid, started + spec.timeout)
-        finally:
-            _kill_group(process.pid)
-            with self._processes_lock:
-                self._processes.pop(process.pid, None)
-            exit_code = _reap(process)
-            reader.join(timeout=2)
-
+        if outcome is None:
+            return _error_result(request_id, stream, "Runtime.ExitError", "the emulator is shutting down")
+        timed_out = outcome.timed_out
         duration_ms = (time.monotonic() - started) * 1000
         result_file = invocation_dir / "result.json"
         if timed_out:
@@ -265,19 +254,18 @@ class LocalLambdaRunner:
             emit(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {request_id} {message}")
             result = _error_result(request_id, stream, "Sandbox.Timedout", f"RequestId: {request_id} Error: {message}")
         elif result_file.is_file():
-            outcome = json.loads(result_file.read_text(encoding="utf-8"))
-            if "error" in outcome:
-                error = outcome["error"]
+            written = json.loads(result_file.read_text(encoding="utf-8"))
+            if "error" in written:
+                error = written["error"]
                 result = InvocationResult(request_id, json.dumps(error).encode("utf-8"), error, stream)
             else:
-                result = InvocationResult(request_id, outcome["payload"].encode("utf-8"), None, stream)
+                result = InvocationResult(request_id, written["payload"].encode("utf-8"), None, stream)
         else:
-            status = f"signal: {signal.Signals(-exit_code).name}" if exit_code < 0 else f"exit status {exit_code}"
             result = _error_result(
                 request_id,
                 stream,
                 "Runtime.ExitError",
-                f"RequestId: {request_id} Error: Runtime exited with error: {status}",
+                f"RequestId: {request_id} Error: Runtime exited with error: {outcome.describe()}",
             )
 
         emit(f"END RequestId: {request_id}")
@@ -289,79 +277,13 @@ class LocalLambdaRunner:
         result.log_events = events
         return result
 
-    def _spawn(
-        self, spec: FunctionSpec, code_dir: Path, stream: str, invocation_dir: Path
-    ) -> subprocess.Popen[bytes] | None:
-        with self._processes_lock:
-            if self._closed:
-                return None
-            process = subprocess.Popen(
-                [self.python, "-I", "-B", str(BOOTSTRAP), str(invocation_dir)],
-                cwd=code_dir,
-                env=self.environment(spec, code_dir, stream),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self._processes[process.pid] = process
-            return process
-
     def running(self) -> list[int]:
         """Process ids of the invocations running now."""
-        with self._processes_lock:
-            return list(self._processes)
+        return self._children.running()
 
     def close(self) -> None:
         """Refuse new invocations and kill the running ones (their callers get an error)."""
-        with self._processes_lock:
-            self._closed = True
-            pids = list(self._processes)
-        for pid in pids:
-            _kill_group(pid)
-
-
-def _pump(stream: IO[bytes] | None, emit: Callable[[str], None]) -> None:
-    if stream is None:
-        return
-    with stream:
-        for raw in stream:
-            emit(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-
-
-def _wait_without_reaping(pid: int, deadline: float) -> bool:
-    """Wait until ``pid`` exits (True) or ``deadline`` passes (False); leave it a zombie.
-
-    Not reaping keeps the process group id reserved, so killing the group
-    afterwards cannot hit an unrelated process that reused the number.
-    """
-    pause = 0.001
-    while True:
-        try:
-            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
-        except ChildProcessError:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 2, 0.02)
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap(process: subprocess.Popen[bytes]) -> int:
-    """Reap the (exited or killed) process and return its exit code (negative: signal)."""
-    try:
-        return process.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # unkillable (uninterruptible sleep): leave it to Popen's finaliser
-        return -signal.SIGKILL
+        self._children.close()
 
 
 def _remove_tree(path: Path) -> None:
