@@ -41,7 +41,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.extension import Patch, PatchExtension
 from emulator.lambda_runtime.async_invoker import AsyncInvoker, AsyncJob, AsyncSettings
 from emulator.lambda_runtime.runner import FunctionSpec, InvocationResult, LocalLambdaRunner, log_to
+from emulator.log_output import LogOutput
 
 if TYPE_CHECKING:
     from emulator.server import EmulatorServer
@@ -205,8 +205,7 @@ class LocalLambdaRuntime(PatchExtension):
         self._runner: LocalLambdaRunner | None = None
         self._invoker: AsyncInvoker | None = None
         self._work_dir: Path | None = None
-        self._log_handler: logging.Handler | None = None
-        self._previous_level: int | None = None
+        self._log_output = LogOutput(LOGGER, "lambda")
         self._local = threading.local()
 
     @property
@@ -334,14 +333,7 @@ class LocalLambdaRuntime(PatchExtension):
         remove_stale_work_dirs(Path(tempfile.gettempdir()))
         self._work_dir = Path(tempfile.mkdtemp(prefix=WORK_DIR_PREFIX))
         (self._work_dir / OWNER_FILE).write_text(str(os.getpid()))
-        if not LOGGER.handlers and not logging.getLogger().handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(asctime)s lambda %(message)s"))
-            LOGGER.addHandler(handler)
-            self._log_handler = handler
-        if LOGGER.level == logging.NOTSET:
-            self._previous_level = LOGGER.level
-            LOGGER.setLevel(logging.INFO)
+        self._log_output.attach()
         self._runner = LocalLambdaRunner(self._work_dir, server.url, sink=log_to(LOGGER))
         self._invoker = AsyncInvoker(self._settings or AsyncSettings.from_env())
 
@@ -356,12 +348,7 @@ class LocalLambdaRuntime(PatchExtension):
             runner.close()  # kills running handlers, so busy workers finish quickly
         if invoker is not None and not invoker.join(SHUTDOWN_WAIT_SECONDS):
             LOGGER.warning("asynchronous Lambda workers still busy after %.0f s", SHUTDOWN_WAIT_SECONDS)
-        if self._log_handler is not None:
-            LOGGER.removeHandler(self._log_handler)
-            self._log_handler = None
-        if self._previous_level is not None:
-            LOGGER.setLevel(self._previous_level)
-            self._previous_level = None
+        self._log_output.detach()
         if self._work_dir is not None:
             shutil.rmtree(self._work_dir, ignore_errors=True)
             self._work_dir = None
