@@ -1,0 +1,205 @@
+"""What processing and training jobs share: names, the `/opt/ml` root, the environment, one run.
+
+A job runs in a temporary directory that stands for the container's ``/``: its inputs are
+downloaded under ``<root>/opt/ml/...``, every argument starting with ``/opt/ml/`` is mapped into
+that root, and the script runs with the emulator's own Python (``sys.executable``, so its installed
+packages) in its own process group, with an environment built from scratch (no AWS credentials or
+endpoint: job scripts talk to no AWS API). Each output line goes to the log sink as it comes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import shutil
+import string
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups, ProcessOutcome
+from emulator.sagemaker_pipelines.s3 import S3Transfer
+
+OPT_ML = "/opt/ml/"
+JOB_NAME_LIMIT = 63  # ProcessingJobName/TrainingJobName: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+DEFAULT_MAX_RUNTIME_SECONDS = 86400  # SageMaker's default StoppingCondition
+STDERR_TAIL_LINES = 10
+FAILURE_REASON_LIMIT = 1024  # PipelineExecutionStep.FailureReason's maximum length
+PYTHON_NAMES = ("python", "python3")
+
+JobLog = Callable[[str, str], None]
+"""``log(job_name, line)``: where each line a job writes goes."""
+
+
+class JobFailed(Exception):
+    """The job failed; the message is its FailureReason (AWS words, e.g. ``AlgorithmError: ...``)."""
+
+
+class JobStopped(Exception):
+    """The job was stopped (StopPipelineExecution, emulator stopping or reset)."""
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Where jobs run and log: ``python`` replaces ``python``/``python3``; ``log`` gets every line."""
+
+    log: JobLog
+    python: str = sys.executable
+    temp_dir: Path | None = None
+
+
+def job_name(execution_id: str, step_name: str) -> str:
+    """``pipelines-<execution id>-<StepName>-<random>``, trimmed to 63 characters, as AWS names them."""
+    suffix = "".join(random.choices(string.ascii_letters + string.digits, k=10))
+    step = re.sub(r"[^A-Za-z0-9-]+", "-", step_name)
+    head = f"pipelines-{execution_id}-{step}"[: JOB_NAME_LIMIT - len(suffix) - 1].rstrip("-")
+    return f"{head}-{suffix}"
+
+
+def in_root(root: Path, path: str) -> Path:
+    """``/opt/ml/x`` -> ``<root>/opt/ml/x`` (paths elsewhere are the container's own: refused)."""
+    if not str(path).startswith(OPT_ML):
+        raise JobFailed(f"ClientError: local path {path!r} is not under {OPT_ML}")
+    parts = [part for part in Path(path).parts[1:] if part not in ("", ".")]
+    if ".." in parts:
+        raise JobFailed(f"ClientError: local path {path!r} leaves {OPT_ML}")
+    return root.joinpath(*parts)
+
+
+def map_argument(root: Path, argument: str) -> str:
+    """A command-line argument with a leading ``/opt/ml/`` mapped into the job's root."""
+    return str(in_root(root, argument)) if argument.startswith(OPT_ML) else argument
+
+
+def environment(
+    root: Path, python: str, job: Mapping[str, Any], extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The job's Environment (endpoint/profile names dropped), then what the emulator sets.
+
+    Built from scratch: nothing of the emulator's own environment leaks in; ``python3`` on
+    ``PATH`` is the emulator's interpreter; ``~/.aws`` points at files that do not exist.
+    """
+    own = job.get("Environment") or {}
+    env = {str(key): str(value) for key, value in own.items() if not str(key).startswith(STRIPPED_ENV_PREFIXES)}
+    home = root / "root"  # the container's HOME
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        {
+            "PATH": os.pathsep.join((str(Path(python).parent), "/usr/local/bin", "/usr/bin", "/bin")),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "PYTHONUNBUFFERED": "1",  # lines reach the log as they are printed
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **(extra or {}),
+        }
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
+def max_runtime(job: Mapping[str, Any]) -> float:
+    """StoppingCondition.MaxRuntimeInSeconds (SageMaker's default: one day)."""
+    value = (job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS)
+    return float(value)
+
+
+def trim_reason(reason: str, limit: int = FAILURE_REASON_LIMIT) -> str:
+    """A FailureReason that fits AWS's limit, keeping the end (where the error is)."""
+    return reason if len(reason) <= limit else "..." + reason[-(limit - 3) :]
+
+
+@dataclass
+class LocalJob:
+    """One job's temporary root and its run; ``with`` removes the root afterwards."""
+
+    name: str
+    settings: JobSettings
+    transfer: S3Transfer
+    processes: ProcessGroups
+    root: Path = field(init=False)
+
+    def __enter__(self) -> LocalJob:
+        self.root = Path(tempfile.mkdtemp(prefix="emulator-sagemaker-", dir=self.settings.temp_dir))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def path(self, container_path: str) -> Path:
+        """The local directory standing for ``container_path`` (created)."""
+        local = in_root(self.root, container_path)
+        local.mkdir(parents=True, exist_ok=True)
+        return local
+
+    def log(self, line: str) -> None:
+        self.settings.log(self.name, line)
+
+    def run(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float, error_prefix: str) -> None:
+        """Run the job's process; raise ``JobFailed`` (exit code, stderr tail) or ``JobStopped``."""
+        command = [self.settings.python if argv[0] in PYTHON_NAMES else argv[0], *argv[1:]]
+        stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+
+        def on_stderr(line: str) -> None:
+            stderr_tail.append(line)
+            self.log(line)
+
+        self.log(f"running {' '.join(argv)}")
+        try:
+            outcome = self.processes.run(
+                command, cwd=cwd, env=env, timeout=timeout, stdout=self.log, stderr=on_stderr, label=self.name
+            )
+        except OSError as exc:  # e.g. an entrypoint that is not on PATH
+            raise JobFailed(f"{error_prefix}: cannot start {argv[0]!r}: {exc}") from exc
+        if outcome is None or (self.processes.closed and outcome.exit_code != 0):
+            raise JobStopped(f"job {self.name} was stopped")
+        if outcome.timed_out:
+            raise JobFailed(
+                f"{error_prefix}: the job ran longer than StoppingCondition.MaxRuntimeInSeconds ({timeout:.0f}) "
+                "and was stopped"
+            )
+        if outcome.exit_code != 0:
+            raise JobFailed(failure_reason(error_prefix, outcome, stderr_tail))
+        self.log("completed")
+
+
+def failure_reason(prefix: str, outcome: ProcessOutcome, stderr_tail: Sequence[str]) -> str:
+    """``AlgorithmError: ExitCode 1 ... ErrorMessage "<last stderr lines>"``, within AWS's limit."""
+    code = outcome.exit_code if outcome.exit_code >= 0 else outcome.describe()
+    tail = "\n".join(stderr_tail).strip()
+    return trim_reason(f'{prefix}: ExitCode {code}, ErrorMessage "{tail}"')
+
+
+LOGGER = logging.getLogger("emulator.sagemaker")
+
+
+def log_to(logger: logging.Logger = LOGGER) -> JobLog:
+    """A job log writing ``[job name] line`` at INFO to ``logger``."""
+
+    def log(name: str, line: str) -> None:
+        logger.info("[%s] %s", name, line)
+
+    return log
+
+
+__all__ = [
+    "JobFailed",
+    "JobSettings",
+    "JobStopped",
+    "LocalJob",
+    "environment",
+    "job_name",
+    "log_to",
+    "map_argument",
+    "max_runtime",
+]
