@@ -21,6 +21,8 @@ from emulator.patches.s3_eventbridge_notifications import S3EventBridgeNotificat
 from emulator.patches.s3_kms_key_arn import S3KmsKeyArn
 from emulator.patches.s3_logging_delivery import S3LoggingDelivery
 from emulator.patches.s3_policy_conditions import S3PolicyConditions
+from emulator.patches.sagemaker_pipeline_execution import SageMakerPipelineExecution
+from emulator.patches.sagemaker_pipeline_steps import SageMakerPipelineSteps
 from emulator.patches.service_backend_dispatch import ServiceBackendDispatch
 from emulator.patches.sfn_definition_api import StepFunctionsDefinitionApi
 from emulator.patches.sfn_execution import StepFunctionsExecution
@@ -40,6 +42,8 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension | ServiceBackendExtension], ...] =
     S3EventBridgeNotifications,
     LambdaDeadLetterConfig,
     LocalLambdaRuntime,
+    SageMakerPipelineExecution,
+    SageMakerPipelineSteps,  # reads the runs sagemaker-pipeline-execution keeps
     ServiceBackendDispatch,  # before any ServiceBackendExtension (they require it)
     # These import moto's ASL parser (~1 s). Requests wait until every extension is in
     # (EmulatorServer holds them), so only `requires` constrains the order.
