@@ -47,7 +47,7 @@ def _client(url: str, service: str) -> Any:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # session-wide, so module fixtures can share one run
 def aws(emulator_server: EmulatorServer) -> Callable[[str], Any]:
     """``aws("s3")`` -> a client for the session emulator."""
     return lambda service: _client(emulator_server.url, service)
@@ -59,7 +59,7 @@ def client_at() -> Callable[[str, str], Any]:
     return _client
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def name() -> Callable[[str], str]:
     """``name("bucket")`` -> a unique, S3-safe resource name."""
     return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:12]}"
