@@ -64,6 +64,7 @@ def test_built_ins_declare_their_dependencies_and_list_them_first() -> None:
     declared = {extension.name: extension.requires for extension in BUILTIN_EXTENSIONS if extension.requires}
     assert declared == {
         "local-lambda-runtime": ("lambda-dead-letter-config",),
+        "sagemaker-pipeline-steps": ("sagemaker-pipeline-execution",),
         "sfn-integer-tolerated-failure-percentage": ("sfn-execution",),
         "sfn-map-tolerated-failures": ("sfn-execution",),
         "sfn-s3-item-reader": ("sfn-execution",),
