@@ -30,7 +30,7 @@ from emulator.sagemaker_pipelines.definition import PipelineDefinition, StepDefi
 from emulator.sagemaker_pipelines.expressions import Context, UnresolvedReference, walk
 from emulator.sagemaker_pipelines.jobs import JobFailed, JobSettings, JobStopped, job_name, trim_reason
 from emulator.sagemaker_pipelines.processing import run_processing_job
-from emulator.sagemaker_pipelines.s3 import S3Transfer, TransferError, split_uri
+from emulator.sagemaker_pipelines.s3 import S3Transfer, TransferError
 from emulator.sagemaker_pipelines.training import run_training_job
 
 LOGGER = logging.getLogger("emulator.sagemaker")
@@ -244,7 +244,6 @@ class PipelineRun:
         try:
             output = walk(self._properties[step_name], f"ProcessingOutputConfig.Outputs['{declared.output_name}']")
             uri = str(output["S3Output"]["S3Uri"]).rstrip("/") + "/" + declared.file_path.lstrip("/")
-            split_uri(uri)
             document = self._transfer.read_json(uri)
         except (LookupError, TypeError, TransferError) as exc:
             raise UnresolvedReference(f"property file {file_name} of step {step_name}: {exc}") from exc

@@ -26,6 +26,7 @@ from typing import Any
 from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups, ProcessOutcome
 from emulator.sagemaker_pipelines.s3 import S3Transfer
 
+LOGGER = logging.getLogger("emulator.sagemaker")
 OPT_ML = "/opt/ml/"
 JOB_NAME_LIMIT = 63  # ProcessingJobName/TrainingJobName: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
 DEFAULT_MAX_RUNTIME_SECONDS = 86400  # SageMaker's default StoppingCondition
@@ -178,9 +179,6 @@ def failure_reason(prefix: str, outcome: ProcessOutcome, stderr_tail: Sequence[s
     code = outcome.exit_code if outcome.exit_code >= 0 else outcome.describe()
     tail = "\n".join(stderr_tail).strip()
     return trim_reason(f'{prefix}: ExitCode {code}, ErrorMessage "{tail}"')
-
-
-LOGGER = logging.getLogger("emulator.sagemaker")
 
 
 def log_to(logger: logging.Logger = LOGGER) -> JobLog:
