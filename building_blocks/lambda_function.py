@@ -17,6 +17,7 @@ from constructs import Construct
 
 from building_blocks import perms
 from building_blocks.account import AccountContext
+from building_blocks.dead_letter_queue import dead_letter_queue
 from building_blocks.execution_role import LAMBDA, ExecutionRole
 from building_blocks.iam import Grant, Grantee, Statement, sid_from
 from building_blocks.kms_key import KmsKey
@@ -34,10 +35,8 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionTracingConfig,
 )
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
 RUNTIME = "python3.12"
-DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to notice and replay
 
 
 @dataclass(frozen=True)
@@ -98,13 +97,7 @@ class LambdaFunction(Construct):
         )
         self.log_group = self.execution.log_group
         self.role = self.execution.role
-        self.dead_letter_queue = SqsQueue(
-            self,
-            "dead-letters",
-            name=f"{name}-dead-letters",
-            kms_master_key_id=key.arn,
-            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-        )
+        self.dead_letter_queue = dead_letter_queue(self, "dead-letters", name=f"{name}-dead-letters", key=key)
         self.execution.add_policy(
             "dead-letters",
             [

@@ -1,15 +1,18 @@
-"""Deterministic Lambda zips: the same source always gives the same bytes and hash.
+"""Deterministic code archives: the same source always gives the same bytes and hash.
 
-A zip normally records file modification times and permissions, so a fresh checkout
-would change the hash and make Terraform redeploy an unchanged function. Here every
-entry has a fixed timestamp and mode and entries are sorted; caches are left out.
+A zip or tar normally records file modification times and permissions, so a fresh checkout
+would change the hash and make Terraform redeploy unchanged code. Here every entry has a
+fixed timestamp and mode and entries are sorted; caches are left out. Lambda functions ship
+zips (`build_zip`); SageMaker's framework containers take a `sourcedir.tar.gz` (`build_tar_gz`).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
+import tarfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,15 +35,38 @@ class LambdaPackage:
     sha256_base64: str
 
 
+def _source_paths(root: Path, base: Path) -> Iterator[tuple[str, Path]]:
+    """Files under `root`, named relative to `base`, sorted, caches and bytecode left out."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(base)
+        if path.is_dir() or _SKIPPED_DIRS & set(relative.parts) or path.suffix in _SKIPPED_SUFFIXES:
+            continue
+        yield relative.as_posix(), path
+
+
 def _package_files(package: str, lambdas_dir: Path) -> Iterator[tuple[str, Path]]:
     root = lambdas_dir / package
     if not (root / "__init__.py").is_file():
         raise ValueError(f"lambda package {package!r}: {root} is not a Python package (no __init__.py)")
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(lambdas_dir)
-        if path.is_dir() or _SKIPPED_DIRS & set(relative.parts) or path.suffix in _SKIPPED_SUFFIXES:
-            continue
-        yield relative.as_posix(), path
+    yield from _source_paths(root, lambdas_dir)
+
+
+def source_files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (relative name -> content), as the archives here would pack them."""
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a directory")
+    return {name: path.read_bytes() for name, path in _source_paths(root, root)}
+
+
+def build_tar_gz(entries: Mapping[str, bytes]) -> bytes:
+    """A gzipped tar of `entries` (name -> content) with fixed times, owners and modes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped, tarfile.open(fileobj=zipped, mode="w") as tar:
+        for name in sorted(entries):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(entries[name]), 0o644, 0
+            tar.addfile(info, io.BytesIO(entries[name]))
+    return buffer.getvalue()
 
 
 def build_zip(
@@ -69,10 +95,10 @@ def build_zip(
     return buffer.getvalue()
 
 
-def write_package(name: str, data: bytes, build_dir: Path = BUILD_DIR) -> LambdaPackage:
-    """Write the zip under `.build/lambdas/` (git-ignored), named by its content hash."""
+def write_package(name: str, data: bytes, build_dir: Path = BUILD_DIR, suffix: str = ".zip") -> LambdaPackage:
+    """Write the archive under `.build/lambdas/` (git-ignored), named by its content hash."""
     digest = hashlib.sha256(data)
-    path = build_dir / f"{name}-{digest.hexdigest()[:16]}.zip"
+    path = build_dir / f"{name}-{digest.hexdigest()[:16]}{suffix}"
     if not path.exists():
         build_dir.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")

@@ -86,6 +86,8 @@ class SecureBucketProps:
     noncurrent_version_expiration_days: default 90; old versions are deleted after this.
     abort_incomplete_multipart_upload_days: default 7.
     expire_objects_after_days: default None (keep); log buckets set a retention.
+    expire_objects_prefix: default "" (the whole bucket); limits that expiration to one prefix
+        (e.g. a work bucket's "runs/", keeping its "code/").
     disposable: default False. True (local emulator only) sets force_destroy and drops
         prevent_destroy so the whole environment can be torn down.
     """
@@ -98,6 +100,7 @@ class SecureBucketProps:
     noncurrent_version_expiration_days: int = 90
     abort_incomplete_multipart_upload_days: int = 7
     expire_objects_after_days: int | None = None
+    expire_objects_prefix: str = ""
     disposable: bool = False
 
 
@@ -352,7 +355,7 @@ class SecureBucket(Construct):
                 S3BucketLifecycleConfigurationRule(
                     id="expire-objects",
                     status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=props.expire_objects_prefix)],
                     expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expire_objects_after_days)],
                 )
             )
