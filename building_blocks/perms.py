@@ -89,6 +89,31 @@ QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)
 STATE_MACHINE_START_ACTIONS = ("states:StartExecution",)
 # A Distributed Map runs its items as child executions of its own state machine.
 STATE_MACHINE_CHILD_EXECUTION_ACTIONS = ("states:DescribeExecution", "states:StopExecution")
+# -- Service principals (who assumes a role or sends to a resource) --------------------------------
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+EVENTS_SERVICE = "events.amazonaws.com"
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+
+# -- SageMaker pipelines ---------------------------------------------------------------------------
+PIPELINE_START_ACTIONS = ("sagemaker:StartPipelineExecution",)
+# What a pipeline does with its role: start, watch and stop the jobs of its steps, tagging them with
+# the execution (SageMaker adds sagemaker:pipeline-* tags).
+PIPELINE_JOB_ACTIONS = (
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:AddTags",
+)
+PASS_ROLE_ACTIONS = ("iam:PassRole",)
+# What a service needs on the key of an encrypted queue it sends to (EventBridge rule dead letters).
+KEY_QUEUE_SEND_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+# SageMaker jobs encrypt their ML storage volumes through a KMS grant made for them.
+KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
+# SageMaker jobs write to the shared /aws/sagemaker/<kind>Jobs log groups, creating them on first use.
+JOB_LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams")
 # A Lambda function writes its own log streams (scoped to its log group).
 LOG_STREAM_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
