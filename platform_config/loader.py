@@ -57,7 +57,29 @@ def load(
         local_state_dir=_local_state_dir(environ) if is_local else None,
     )
     _check_environment_kind(config)
+    _check_training_trigger(config)
     return config
+
+
+def _check_training_trigger(config: EnvironmentConfig) -> None:
+    """An EventBridge rule has no time zone and no flexible window: refuse settings it would ignore."""
+    training = config.training
+    if training.trigger != "eventbridge-rule":
+        return
+    if training.schedule_timezone != "UTC":
+        raise ConfigError(
+            config.name,
+            "training.schedule_timezone",
+            training.schedule_timezone,
+            "trigger 'eventbridge-rule' runs its cron in UTC; set UTC or use trigger 'scheduler'",
+        )
+    if training.flexible_window_minutes:
+        raise ConfigError(
+            config.name,
+            "training.flexible_window_minutes",
+            training.flexible_window_minutes,
+            "trigger 'eventbridge-rule' starts on time; set 0 or use trigger 'scheduler'",
+        )
 
 
 def _check_environment_kind(config: EnvironmentConfig) -> None:

@@ -9,13 +9,16 @@ in the TOML. A new stack adds its own settings class and a field for it on Envir
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import available_timezones
 
 from platform_config.naming import bucket_name_problem, is_account_id, is_region
+from platform_config.schedule_expression import schedule_expression_problem
 from platform_config.settings import Invalid, runtime, setting
 
 ENVIRONMENTS = ("local", "dev", "prod")
@@ -103,6 +106,52 @@ class DataPipelineSettings:
     backfill_tolerated_failure_percentage: int = setting(between=(0, 100), doc="failed objects a backfill tolerates")
 
 
+MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+TRIGGERS = ("scheduler", "eventbridge-rule")
+# Sizes of SageMaker's ml.* instance families; the API checks the exact type, this catches typos.
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[0-9]*x?(large|medium|small)$")
+
+
+def _model_name(value: str) -> str | None:
+    return None if MODEL_NAME.match(value) else "must match ^[a-z][a-z0-9-]{1,62}$ (lowercase, digits, '-')"
+
+
+def _instance_type(value: str) -> str | None:
+    return None if _INSTANCE_TYPE.match(value) else "not a SageMaker instance type (like 'ml.m5.large')"
+
+
+def _time_zone(value: str) -> str | None:
+    zones = available_timezones()
+    return None if not zones or value in zones else "not an IANA time zone (like 'UTC' or 'Europe/Dublin')"
+
+
+def _version_base(value: str) -> str | None:
+    return None if re.fullmatch(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", value) else "must be '<major>.<minor>'"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """`[<env>.training]`: the SageMaker pipeline and what starts it (stacks/training.py)."""
+
+    model_name: str = setting(check=_model_name, doc="name of the model the pipeline trains (models/<name>/)")
+    dataset: str = setting(check=_non_empty, doc="the processed dataset it trains on (datasets.toml)")
+    label: str = setting(check=_non_empty, doc="the dataset's bool column the model predicts")
+    model_version_base: str = setting(check=_version_base, doc="major.minor of versions the pipeline numbers")
+    quality_metric: str = setting(one_of=("auc", "accuracy"), doc="held-out metric the quality gate checks")
+    quality_threshold: float = setting(between=(0.0, 1.0), doc="candidates below it are not published")
+    processing_instance_type: str = setting(check=_instance_type, doc="instance of the processing steps")
+    training_instance_type: str = setting(check=_instance_type, doc="instance of the training step")
+    max_runtime_minutes: int = setting(between=(5, 1440), doc="each job is stopped after this long")
+    run_retention_days: int = setting(between=(1, 3650), doc="intermediate run data (splits, evaluation) is kept")
+    trigger: str = setting(one_of=TRIGGERS, doc="EventBridge Scheduler, or the seed's EventBridge rule")
+    schedule_enabled: bool = setting(doc="false deploys the schedule disabled")
+    schedule_expression: str = setting(check=schedule_expression_problem, doc="cron(6 fields) or rate(...)")
+    schedule_timezone: str = setting(check=_time_zone, doc="time zone of the cron (scheduler trigger only)")
+    flexible_window_minutes: int = setting(between=(0, 1440), doc="scheduler may start this late; 0 = exactly")
+    retry_attempts: int = setting(between=(0, 185), doc="retries when starting the pipeline fails")
+    max_event_age_minutes: int = setting(between=(1, 1440), doc="a start not delivered by then goes to the DLQ")
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """One validated environment. Built by `platform_config.load`, never by hand in stacks."""
@@ -118,6 +167,7 @@ class EnvironmentConfig:
     tags: Mapping[str, str] = setting(MappingProxyType({}), check=_tags, doc="extra tags on every resource")
     buckets: BucketSettings = setting(doc="retention of every bucket")
     data_pipeline: DataPipelineSettings = setting(doc="the data-pipeline stack")
+    training: TrainingSettings = setting(doc="the training stack")
     state: StateBackend | None = setting(None, doc="dev/prod only: the S3 state backend")
     emulator_port: int | None = setting(None, between=(1024, 65535), doc="local only: the emulator's port")
     local_state_dir: Path | None = runtime(doc="local only: where Terraform state is kept")
