@@ -11,6 +11,7 @@ from platform_config import EnvironmentConfig
 from platform_config.datasets import load_datasets
 from stacks.artifact_store import ArtifactStoreStack
 from stacks.data_pipeline import DataPipelineStack
+from stacks.training import TrainingStack
 
 
 @dataclass
@@ -21,6 +22,7 @@ class PlatformApp:
     guard: PolicyGuard
     artifact_store: ArtifactStoreStack
     data_pipeline: DataPipelineStack
+    training: TrainingStack
 
 
 def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformApp:
@@ -28,5 +30,16 @@ def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformA
     app = App(outdir=outdir) if outdir else App()
     guard = PolicyGuard()
     artifact_store = ArtifactStoreStack(app, config=config, guard=guard)
-    data_pipeline = DataPipelineStack(app, config=config, guard=guard, datasets=load_datasets())
-    return PlatformApp(app=app, guard=guard, artifact_store=artifact_store, data_pipeline=data_pipeline)
+    datasets = load_datasets()
+    data_pipeline = DataPipelineStack(app, config=config, guard=guard, datasets=datasets)
+    training = TrainingStack(
+        app,
+        config=config,
+        guard=guard,
+        artifact_store=artifact_store,
+        data_pipeline=data_pipeline,
+        datasets=datasets,
+    )
+    return PlatformApp(
+        app=app, guard=guard, artifact_store=artifact_store, data_pipeline=data_pipeline, training=training
+    )
