@@ -19,7 +19,7 @@ CHECKOV := tools/checkov/.venv/bin/checkov
 # checkpoint calls), exported to every target from the same code: tooling/shell_env.py.
 $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
-.PHONY: help setup toolchain env synth deploy destroy backfill emulator emulator-stop test lint demo bench-synth bench-processor \
+.PHONY: help setup toolchain env synth deploy destroy backfill train emulator emulator-stop test lint demo bench-synth bench-processor \
 	sample-data clean
 
 help: ## list the targets
@@ -60,6 +60,9 @@ destroy: setup ## destroy ENV's stacks (dev/prod refuse: resources are prevent_d
 
 backfill: setup ## reprocess every raw object under PREFIX (default incoming/), e.g. PREFIX=incoming/churn/
 	@$(PY) -m tooling.backfill "$(or $(PREFIX),incoming/)"
+
+train: setup ## run the training pipeline once and follow it (local: fires the deployed schedule)
+	@$(PY) -m tooling.train
 
 emulator: setup ## start the local AWS emulator in the background (idempotent)
 	$(PY) -m emulator start --detach --reset-dir .state/local

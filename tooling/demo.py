@@ -3,8 +3,9 @@
 Steps: deploy (cdktf, streamed), then read the stacks' outputs, inspect each bucket in
 the emulator, write a sample model version to the candidate bucket and read it back,
 show that the bucket policy refuses an upload with the wrong encryption, run sample data
-through the data pipeline (tooling/demo_data_pipeline.py), and print a summary a newcomer
-can follow. The emulator is left running for exploration.
+through the data pipeline (tooling/demo_data_pipeline.py), train a candidate model on what it
+processed by firing the training schedule (tooling/demo_training.py), and print a summary a
+newcomer can follow. The emulator is left running for exploration.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from botocore.exceptions import ClientError
 
 import platform_config
 from stacks.artifact_store import model_prefix
-from tooling import aws_clients, demo_data_pipeline, deploy
+from tooling import aws_clients, demo_data_pipeline, demo_training, deploy
 
 SAMPLE_MODEL = ("demo-churn-model", "v1")
 
@@ -108,12 +109,18 @@ def main() -> int:
     except TimeoutError as exc:
         pipeline_checks = [(False, str(exc))]
     checks += [Check(ok, text) for ok, text in pipeline_checks]
+    try:
+        training_checks = demo_training.tour(config, s3, aws_clients.client("sagemaker", config))
+    except (TimeoutError, LookupError) as exc:
+        training_checks = [(False, str(exc))]
+    checks += [Check(ok, text) for ok, text in training_checks]
     print("\nChecks against the running emulator:")
     for check in checks:
         print(check)
     print("\nNext steps:")
     print("  make demo            run again: Terraform reports no changes")
     print("  make backfill PREFIX=incoming/churn/   reprocess what is in the raw bucket (works again at once)")
+    print("  make train           fire the training schedule again and follow the pipeline step by step")
     print('  eval "$(make env)"; npx cdktf diff local-data-pipeline   cdktf by hand (README: Using cdktf directly)')
     print("  make test            the test suite (unit, emulator, checkov, integration)")
     print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")

@@ -1,0 +1,137 @@
+"""Training end to end in the emulator: the deployed schedule fires, the pipeline runs the project's
+scripts on data the processor Lambda wrote, and only a model that passes the gate becomes a candidate."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import random
+import tarfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import model_format
+from sample_data import csv_bytes
+from tests.conftest import Synthesized
+from tooling.fire_schedule import fire
+from tooling.train import follow, list_steps, published_candidate
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT_SECONDS = 300
+
+
+def wait_for_processed_rows(s3: Any, bucket: str, prefix: str) -> None:
+    deadline = time.monotonic() + 90
+    while not any(
+        item["Key"].endswith(".csv.gz") for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    ):
+        assert time.monotonic() < deadline, f"nothing processed under {prefix} within 90 s"
+        time.sleep(0.5)
+
+
+def start(aws: Callable[[str], Any], pipeline: str, **parameters: str) -> str:
+    listed = [{"Name": name, "Value": value} for name, value in parameters.items()]
+    return str(
+        aws("sagemaker").start_pipeline_execution(PipelineName=pipeline, PipelineParameters=listed)[
+            "PipelineExecutionArn"
+        ]
+    )
+
+
+def put_processed_csv(s3: Any, bucket: str, key: str, text: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(text.encode(), mtime=0))
+
+
+def test_the_fired_schedule_trains_on_processed_data_and_publishes_a_verified_candidate(
+    deployed: Synthesized, stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
+    pipeline_outputs, s3 = stack_outputs("data-pipeline"), aws("s3")
+    s3.put_object(
+        Bucket=pipeline_outputs["raw_data_bucket_name"],
+        Key="incoming/churn/training-flow.csv.gz",
+        Body=gzip.compress(csv_bytes(1500, seed=21, bad_rows=10), mtime=0),
+    )
+    wait_for_processed_rows(s3, pipeline_outputs["processed_data_bucket_name"], "processed/churn/")
+
+    target, execution_arn = fire(deployed.config)  # as Scheduler does: the schedule's role and parameters
+    assert (
+        target.parameters["InputDataUri"] == f"s3://{pipeline_outputs['processed_data_bucket_name']}/processed/churn/"
+    )
+    sagemaker = aws("sagemaker")
+    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None)
+    assert execution["PipelineExecutionStatus"] == "Succeeded", execution.get("FailureReason")
+    steps = {step["StepName"]: step for step in list_steps(sagemaker, execution_arn)}
+    assert {name: step["StepStatus"] for name, step in steps.items()} == dict.fromkeys(
+        ("Prepare", "Train", "Evaluate", "QualityGate", "Publish"), "Succeeded"
+    )
+    assert steps["QualityGate"]["Metadata"]["Condition"]["Outcome"] == "True"
+
+    settings = deployed.config.training
+    bucket = stack_outputs("artifact-store")["candidate_model_bucket_name"]
+    prefix, metrics = published_candidate(s3, bucket, settings.model_name, execution_arn)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    archive = s3.get_object(Bucket=bucket, Key=prefix + "model.tar.gz")["Body"].read()
+    assert hashlib.sha256(archive).hexdigest() == manifest["artifact"]["sha256"]
+    assert prefix == f"models/{settings.model_name}/{manifest['model']['version']}/"
+    assert manifest["model"]["version"].startswith(settings.model_version_base + ".")
+    assert manifest["training_data"]["uri"] == target.parameters["InputDataUri"]
+    assert metrics["metrics"]["auc"] >= settings.quality_threshold
+    # the candidate scores with the standard library alone (what inference will load)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile("model.json")
+        assert member is not None
+        model = model_format.loads(member.read())
+    row = next(csv.DictReader(io.StringIO(csv_bytes(1, seed=3).decode())))
+    assert 0.0 < model_format.score(model, row) < 1.0
+
+
+def test_a_model_below_the_quality_gate_is_not_published(
+    deployed: Synthesized, stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
+    processed, s3 = stack_outputs("data-pipeline")["processed_data_bucket_name"], aws("s3")
+    # real rows with the label shuffled: nothing to learn, so held-out AUC lands near 0.5
+    rows = list(csv.reader(io.StringIO(csv_bytes(800, seed=5).decode())))
+    labels = [row[-1] for row in rows[1:]]
+    random.Random(5).shuffle(labels)
+    text = "\n".join(",".join([*row[:-1], label]) for row, label in zip(rows[1:], labels, strict=True))
+    put_processed_csv(s3, processed, "processed/noise/dt=2025-06-30/noise/v1.csv.gz", ",".join(rows[0]) + "\n" + text)
+
+    model_name = "noise-model"
+    pipeline = stack_outputs("training")["training_pipeline_name"]
+    execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/processed/noise/", ModelName=model_name)
+    sagemaker = aws("sagemaker")
+    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None)
+    assert execution["PipelineExecutionStatus"] == "Failed"
+    assert execution["FailureReason"].startswith("Model quality gate failed: auc 0.")
+    assert execution["FailureReason"].endswith(f"is below the threshold {deployed.config.training.quality_threshold}")
+    steps = {step["StepName"]: step["StepStatus"] for step in list_steps(sagemaker, execution_arn)}
+    assert steps["QualityGateFailed"] == "Failed" and "Publish" not in steps
+    candidate = stack_outputs("artifact-store")["candidate_model_bucket_name"]
+    assert not s3.list_objects_v2(Bucket=candidate, Prefix=f"models/{model_name}/").get("KeyCount")
+
+
+def test_data_without_the_label_fails_in_prepare_naming_it_and_publishes_nothing(
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
+    processed, s3 = stack_outputs("data-pipeline")["processed_data_bucket_name"], aws("s3")
+    rows = list(csv.reader(io.StringIO(csv_bytes(50, seed=8).decode())))
+    text = "\n".join(",".join(row[:-1]) for row in rows)  # the churned column dropped
+    put_processed_csv(s3, processed, "processed/unlabelled/dt=2025-06-30/x/v1.csv.gz", text)
+
+    pipeline = stack_outputs("training")["training_pipeline_name"]
+    execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/processed/unlabelled/", ModelName="unlabelled")
+    sagemaker = aws("sagemaker")
+    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None)
+    assert execution["PipelineExecutionStatus"] == "Failed"
+    steps = {step["StepName"]: step for step in list_steps(sagemaker, execution_arn)}
+    assert set(steps) == {"Prepare"} and steps["Prepare"]["StepStatus"] == "Failed"
+    assert "churned" in steps["Prepare"]["FailureReason"]
+    candidate = stack_outputs("artifact-store")["candidate_model_bucket_name"]
+    assert not s3.list_objects_v2(Bucket=candidate, Prefix="models/unlabelled/").get("KeyCount")
