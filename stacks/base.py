@@ -44,9 +44,17 @@ class PlatformStack(TerraformStack):
             disposable=self.disposable,
         )
 
-    def add_bucket(self, purpose: str, access_logs: SecureBucket) -> SecureBucket:
+    def add_bucket(
+        self,
+        purpose: str,
+        access_logs: SecureBucket,
+        *,
+        expire_objects_after_days: int | None = None,
+        expire_objects_prefix: str = "",
+    ) -> SecureBucket:
         """A SecureBucket `<name_prefix>-<purpose>` with the environment's retention settings,
-        logging to `access_logs` (construct id = `purpose`)."""
+        logging to `access_logs` (construct id = `purpose`). Objects are kept unless
+        `expire_objects_after_days` is given (then only under `expire_objects_prefix`, default all)."""
         return SecureBucket(
             self,
             purpose,
@@ -56,6 +64,8 @@ class PlatformStack(TerraformStack):
                 key_deletion_window_days=self.config.kms_deletion_window_days,
                 noncurrent_version_expiration_days=self.config.buckets.noncurrent_version_expiration_days,
                 abort_incomplete_multipart_upload_days=self.config.buckets.abort_incomplete_multipart_upload_days,
+                expire_objects_after_days=expire_objects_after_days,
+                expire_objects_prefix=expire_objects_prefix,
                 disposable=self.disposable,
             ),
         )

@@ -26,7 +26,6 @@ from building_blocks.policy_guard import PolicyGuard
 from building_blocks.provider_modules import install_lightweight_provider_package
 from building_blocks.sagemaker_images import sklearn_image_uri
 from building_blocks.sagemaker_pipeline import SageMakerPipeline, SageMakerPipelineProps
-from building_blocks.secure_bucket import SecureBucket, SecureBucketProps
 from platform_config import EnvironmentConfig
 from platform_config.datasets import DatasetSchema
 from platform_config.errors import ConfigError
@@ -80,19 +79,12 @@ class TrainingStack(PlatformStack):
         check_training_dataset(config, datasets)
         settings = config.training
         self.access_logs = self.add_access_log_bucket("training-access-logs")
-        self.work = SecureBucket(
-            self,
+        # code/ is kept (deployed scripts); runs/ (one execution's splits and job output) expires.
+        self.work = self.add_bucket(
             "training",
-            SecureBucketProps(
-                bucket_name=config.resource_name("training"),
-                access_log_bucket=self.access_logs,
-                key_deletion_window_days=config.kms_deletion_window_days,
-                noncurrent_version_expiration_days=config.buckets.noncurrent_version_expiration_days,
-                abort_incomplete_multipart_upload_days=config.buckets.abort_incomplete_multipart_upload_days,
-                expire_objects_after_days=settings.run_retention_days,
-                expire_objects_prefix=RUNS_PREFIX,
-                disposable=self.disposable,
-            ),
+            self.access_logs,
+            expire_objects_after_days=settings.run_retention_days,
+            expire_objects_prefix=RUNS_PREFIX,
         )
         assert self.work.encryption_key is not None
         self.key = KmsKey(
