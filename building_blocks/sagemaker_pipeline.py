@@ -49,6 +49,8 @@ class SageMakerPipeline(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: SageMakerPipelineProps) -> None:
         super().__init__(scope, construct_id)
         account = AccountContext.of(self)
+        # SageMaker sends aws:SourceAccount for pipelines, processing and training jobs (SageMaker
+        # Developer Guide, "Cross-service confused deputy prevention"): no other account's jobs use the role.
         self.role = ServiceRole(
             self, "role", role_name=props.pipeline_name, service=SAGEMAKER_SERVICE, source_account=account.account_id
         )
