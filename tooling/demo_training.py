@@ -23,7 +23,7 @@ TIMEOUT_SECONDS = 600
 
 
 def tour(
-    config: EnvironmentConfig, s3: Any, sagemaker: Any, emit: Callable[[str], None] = print
+    config: EnvironmentConfig, s3: Any, sagemaker: Any, *, candidate_key_arn: str, emit: Callable[[str], None] = print
 ) -> list[tuple[bool, str]]:
     """Run one training execution through the deployed schedule; checks of what it produced."""
     settings = config.training
@@ -50,11 +50,14 @@ def tour(
     bucket = config.resource_name("candidate-models")
     prefix, metrics = published_candidate(s3, bucket, settings.model_name, execution_arn)
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
-    archive = s3.get_object(Bucket=bucket, Key=prefix + manifest["artifact"]["file"])["Body"].read()
+    archive_key = prefix + manifest["artifact"]["file"]
+    archive = s3.get_object(Bucket=bucket, Key=archive_key)["Body"].read()
     checks.append(
         (
-            hashlib.sha256(archive).hexdigest() == manifest["artifact"]["sha256"],
-            f"candidate s3://{bucket}/{prefix}: model.tar.gz matches the sha256 in its manifest",
+            hashlib.sha256(archive).hexdigest() == manifest["artifact"]["sha256"]
+            and s3.head_object(Bucket=bucket, Key=archive_key).get("SSEKMSKeyId") == candidate_key_arn,
+            f"candidate s3://{bucket}/{prefix}: model.tar.gz matches the sha256 in its manifest, "
+            "encrypted with the candidate key",
         )
     )
     score = metrics["metrics"][settings.quality_metric]
