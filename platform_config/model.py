@@ -20,6 +20,7 @@ from zoneinfo import available_timezones
 from platform_config.naming import bucket_name_problem, is_account_id, is_region
 from platform_config.schedule_expression import schedule_expression_problem
 from platform_config.settings import Invalid, runtime, setting
+from training.model_naming import check_model_name
 
 ENVIRONMENTS = ("local", "dev", "prod")
 
@@ -106,14 +107,17 @@ class DataPipelineSettings:
     backfill_tolerated_failure_percentage: int = setting(between=(0, 100), doc="failed objects a backfill tolerates")
 
 
-MODEL_NAME = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 TRIGGERS = ("scheduler", "eventbridge-rule")
 # Sizes of SageMaker's ml.* instance families; the API checks the exact type, this catches typos.
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[0-9]*x?(large|medium|small)$")
 
 
 def _model_name(value: str) -> str | None:
-    return None if MODEL_NAME.match(value) else "must match ^[a-z][a-z0-9-]{1,62}$ (lowercase, digits, '-')"
+    try:
+        check_model_name(value)  # the artifact contract's rule, as the pipeline's scripts check it
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _instance_type(value: str) -> str | None:

@@ -11,8 +11,6 @@ environment) is built on `grant_promotion` below by the promotion stack.
 
 from __future__ import annotations
 
-import re
-
 from cdktf import TerraformOutput
 from constructs import Construct
 
@@ -20,20 +18,23 @@ from building_blocks.iam import Grant, Grantee
 from building_blocks.policy_guard import PolicyGuard
 from platform_config import EnvironmentConfig
 from stacks.base import PlatformStack
+from training.model_naming import AUTO, check_model_name, check_model_version
 
 MODELS_PREFIX = "models/"
-_MODEL_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def model_prefix(model_name: str, version: str) -> str:
     """The key prefix of one model version: `models/<name>/<version>/`.
 
-    Versions are part of the key, never overwritten in place, so a promotion copy is
-    redone exactly when a new version appears.
+    Names and versions follow the model artifact contract (training/model_naming.py, which the
+    pipeline's scripts check too): a name matches ^[a-z][a-z0-9-]{1,62}$, a version is semver.
+    Versions are part of the key, never overwritten in place, so a promotion copy is redone
+    exactly when a new version appears.
     """
-    for label, value in (("model name", model_name), ("model version", version)):
-        if not _MODEL_PART.match(value) or ".." in value:
-            raise ValueError(f"{label} {value!r} must be 1-128 letters, digits, '.', '_' or '-'")
+    check_model_name(model_name)
+    if version == AUTO:
+        raise ValueError(f"model version {version!r} is invalid: a published version is a semantic version")
+    check_model_version(version)
     return f"{MODELS_PREFIX}{model_name}/{version}/"
 
 

@@ -21,14 +21,26 @@ def test_artifact_store_outputs_both_model_bucket_names(synthesized: Callable[[s
     assert {"candidate_model_bucket_name", "production_model_bucket_name"} <= set(terraform["output"])
 
 
-@pytest.mark.parametrize("name, version", [("churn", "../x"), ("", "1"), ("churn model", "1"), ("churn", "a/b")])
-def test_model_prefix_refuses_unsafe_names(name: str, version: str) -> None:
-    with pytest.raises(ValueError, match="must be 1-128 letters"):
+@pytest.mark.parametrize(
+    "name, version, bad",
+    [
+        ("churn", "../x", "model version '../x'"),
+        ("", "1.0.0", "model name ''"),
+        ("churn model", "1.0.0", "model name 'churn model'"),
+        ("Churn", "1.0.0", "model name 'Churn'"),
+        ("churn", "a/b", "model version 'a/b'"),
+        ("churn", "1.0", "model version '1.0'"),
+        ("churn", "auto", "model version 'auto'"),
+    ],
+)
+def test_model_prefix_refuses_what_the_artifact_contract_refuses(name: str, version: str, bad: str) -> None:
+    with pytest.raises(ValueError, match=bad):
         model_prefix(name, version)
 
 
-def test_model_prefix_layout() -> None:
-    assert model_prefix("churn", "2026-11-23.1") == "models/churn/2026-11-23.1/"
+@pytest.mark.parametrize("version", ["1.0.20261129205446", "2.1.0-rc.1"])
+def test_model_prefix_layout(version: str) -> None:
+    assert model_prefix("churn", version) == f"models/churn/{version}/"
 
 
 def test_promotion_grant_reads_candidates_and_writes_production_only() -> None:
