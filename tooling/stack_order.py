@@ -17,6 +17,12 @@ def deploy_order(manifest: dict[str, Any]) -> list[str]:
     """Stack names, dependencies first (independent stacks in name order, so the order is stable).
 
     Raises ValueError naming the stack for a dependency on an unknown stack, or naming the cycle."""
+    return [stack for wave in deploy_waves(manifest) for stack in wave]
+
+
+def deploy_waves(manifest: dict[str, Any]) -> list[list[str]]:
+    """Stacks in waves: each wave depends only on earlier waves, so its stacks may deploy at once
+    (as `cdktf deploy` does). Same errors as `deploy_order`."""
     stacks = manifest["stacks"]
     graph: dict[str, set[str]] = {}
     for name in sorted(stacks):
@@ -30,14 +36,23 @@ def deploy_order(manifest: dict[str, Any]) -> list[str]:
         sorter.prepare()
     except CycleError as exc:
         raise ValueError(f"stacks depend on each other in a cycle: {' -> '.join(exc.args[1])}") from exc
-    order: list[str] = []
+    waves: list[list[str]] = []
     while sorter.is_active():
         ready = sorted(sorter.get_ready())
-        order.extend(ready)
+        waves.append(ready)
         sorter.done(*ready)
-    return order
+    return waves
 
 
 def deploy_order_of(outdir: Path) -> list[str]:
     """`deploy_order` of the manifest that `cdktf synth` wrote into `outdir` (e.g. cdktf.out)."""
-    return deploy_order(json.loads((outdir / "manifest.json").read_text(encoding="utf-8")))
+    return deploy_order(_manifest(outdir))
+
+
+def deploy_waves_of(outdir: Path) -> list[list[str]]:
+    """`deploy_waves` of the manifest that `cdktf synth` wrote into `outdir`."""
+    return deploy_waves(_manifest(outdir))
+
+
+def _manifest(outdir: Path) -> dict[str, Any]:
+    return dict(json.loads((outdir / "manifest.json").read_text(encoding="utf-8")))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -21,7 +22,7 @@ import pytest
 from emulator.health import is_healthy
 from tests.conftest import Synthesized, load_config, synth_app
 from tests.integration.terraform_cli import terraform
-from tooling.stack_order import deploy_order_of
+from tooling.stack_order import deploy_waves_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,11 +95,20 @@ def deployed(emulator_url: str, terraform_env: dict[str, str], tmp_path_factory:
     synth = synth_app(
         load_config("local", EMULATOR_PORT=port, LOCAL_STATE_DIR=str(workdir / "state")), workdir / "cdktf.out"
     )
-    for stack in deploy_order_of(synth.outdir):  # dependencies first, as cdktf's manifest records them
+
+    def apply(stack: str) -> str | None:
         stack_dir = synth.outdir / "stacks" / stack
         for args in (["init", "-no-color"], ["apply", "-auto-approve", "-no-color"]):
             result = terraform(args, stack_dir, terraform_env)
-            assert result.returncode == 0, f"terraform {args[0]} {stack}:\n{result.stdout[-3000:]}\n{result.stderr}"
+            if result.returncode != 0:
+                return f"terraform {args[0]} {stack}:\n{result.stdout[-3000:]}\n{result.stderr}"
+        return None
+
+    # Dependencies first, as cdktf's manifest records them; independent stacks at once, as cdktf deploy does.
+    for wave in deploy_waves_of(synth.outdir):
+        with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+            failures = [failure for failure in pool.map(apply, wave) if failure]
+        assert not failures, "\n".join(failures)
     return synth
 
 

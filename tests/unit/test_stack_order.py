@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized
-from tooling.stack_order import deploy_order, deploy_order_of
+from tooling.stack_order import deploy_order, deploy_order_of, deploy_waves, deploy_waves_of
 
 
 def manifest(**dependencies: list[str]) -> dict[str, Any]:
@@ -24,6 +24,24 @@ def test_a_stack_comes_after_every_stack_it_depends_on() -> None:
         )
     )
     assert order == ["artifact-store", "data-pipeline", "training", "inference"]
+
+
+def test_stacks_that_do_not_depend_on_each_other_share_a_wave() -> None:
+    waves = deploy_waves(
+        manifest(
+            inference=["artifact-store", "training"],
+            training=["data-pipeline", "artifact-store"],
+            **{"data-pipeline": [], "artifact-store": []},
+        )
+    )
+    assert waves == [["artifact-store", "data-pipeline"], ["training"], ["inference"]]
+
+
+def test_the_shipped_training_stack_deploys_after_the_two_it_reads(synthesized: Callable[[str], Synthesized]) -> None:
+    assert deploy_waves_of(synthesized("local").outdir) == [
+        ["local-artifact-store", "local-data-pipeline"],
+        ["local-training"],
+    ]
 
 
 def test_independent_stacks_keep_a_stable_name_order() -> None:
