@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from building_blocks import perms
 from emulator.policy.resource_policy import Caller, Decision, Request, evaluate
@@ -57,9 +58,18 @@ def schedule_name(config: EnvironmentConfig) -> str:
     return config.resource_name("training-schedule")
 
 
+def _is_missing(exc: ClientError) -> bool:
+    return bool(exc.response["Error"]["Code"] == "ResourceNotFoundException")
+
+
 def scheduler_target(scheduler: Any, name: str, group: str = "default") -> PipelineTarget:
     """The SageMaker target of an EventBridge Scheduler schedule; FireError when disabled or not one."""
-    schedule = scheduler.get_schedule(Name=name, GroupName=group)
+    try:
+        schedule = scheduler.get_schedule(Name=name, GroupName=group)
+    except ClientError as exc:
+        if _is_missing(exc):
+            raise FireError(f"schedule {name} is not deployed: run `make deploy` first") from exc
+        raise
     if schedule.get("State") != "ENABLED":
         raise FireError(f"schedule {name} is {schedule.get('State')}: Scheduler would not fire it")
     target = schedule["Target"]
@@ -71,7 +81,12 @@ def scheduler_target(scheduler: Any, name: str, group: str = "default") -> Pipel
 
 def rule_target(events: Any, name: str) -> PipelineTarget:
     """The SageMaker target of an EventBridge rule; FireError when disabled or it has none."""
-    rule = events.describe_rule(Name=name)
+    try:
+        rule = events.describe_rule(Name=name)
+    except ClientError as exc:
+        if _is_missing(exc):
+            raise FireError(f"rule {name} is not deployed: run `make deploy` first") from exc
+        raise
     if rule.get("State") != "ENABLED":
         raise FireError(f"rule {name} is {rule.get('State')}: EventBridge would not fire it")
     for target in events.list_targets_by_rule(Rule=name)["Targets"]:
@@ -153,10 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     if not config.is_local:
         print("fire_schedule: only the local emulator needs firing; AWS fires the schedule itself", file=sys.stderr)
         return 2
-    require_emulator(config)
     try:
+        require_emulator(config)
         target, execution_arn = fire(config)
-    except FireError as exc:
+    except (RuntimeError, BotoCoreError, ClientError) as exc:  # FireError is a RuntimeError
         print(f"fire_schedule: {exc}", file=sys.stderr)
         return 1
     parameters = ", ".join(f"{name}={value}" for name, value in target.parameters.items())

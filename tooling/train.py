@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from platform_config import EnvironmentConfig, load
+from botocore.exceptions import BotoCoreError, ClientError
+
+from platform_config import ConfigError, EnvironmentConfig, load
 from tooling.aws_clients import client, require_emulator
-from tooling.fire_schedule import FireError, fire
+from tooling.fire_schedule import fire
 
 FINISHED = ("Succeeded", "Failed", "Stopped")
 MANIFEST = "manifest.json"
@@ -110,7 +112,7 @@ def published_candidate(s3: Any, bucket: str, model_name: str, execution_arn: st
 def start(config: EnvironmentConfig) -> str:
     """Locally fire the schedule; in an account start the pipeline. Returns the execution ARN."""
     if config.is_local:
-        target, execution_arn = fire(config)
+        target, execution_arn = fire(config)  # FireError (a RuntimeError) when it would not fire
         role = target.role_arn.rsplit("/", 1)[-1]
         print(f"fired schedule {config.resource_name('training-schedule')} (as its role {role})")
         return execution_arn
@@ -130,22 +132,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout-minutes", type=float, default=None, help="default: 3 x the job limit")
     args = parser.parse_args(argv)
-    config = load()
-    require_emulator(config)
-    timeout = (args.timeout_minutes or 3 * config.training.max_runtime_minutes) * 60
     try:
+        config = load()
+        require_emulator(config)
+        timeout = (args.timeout_minutes or 3 * config.training.max_runtime_minutes) * 60
         execution_arn = start(config)
-    except FireError as exc:
-        print(f"train: {exc}", file=sys.stderr)
+        print(f"execution {execution_arn}", flush=True)
+        execution = follow(client("sagemaker", config), execution_arn, timeout_seconds=timeout)
+        status = execution["PipelineExecutionStatus"]
+        if status != "Succeeded":
+            print(f"training {status.lower()}: {execution.get('FailureReason', 'no reason given')}", file=sys.stderr)
+            return 1
+        bucket = config.resource_name("candidate-models")
+        prefix, metrics = published_candidate(client("s3", config), bucket, config.training.model_name, execution_arn)
+    except (ConfigError, RuntimeError, TimeoutError, LookupError, BotoCoreError, ClientError) as exc:
+        print(f"train: error: {exc}", file=sys.stderr)
         return 1
-    print(f"execution {execution_arn}")
-    execution = follow(client("sagemaker", config), execution_arn, timeout_seconds=timeout)
-    status = execution["PipelineExecutionStatus"]
-    if status != "Succeeded":
-        print(f"training {status.lower()}: {execution.get('FailureReason', 'no reason given')}", file=sys.stderr)
-        return 1
-    bucket = config.resource_name("candidate-models")
-    prefix, metrics = published_candidate(client("s3", config), bucket, config.training.model_name, execution_arn)
     print(f"candidate s3://{bucket}/{prefix}")
     print(f"metrics   {format_metrics(metrics)}")
     return 0

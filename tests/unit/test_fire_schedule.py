@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tooling.fire_schedule import FireError, PipelineTarget, permission_problem, rule_target, scheduler_target
 
@@ -127,3 +128,13 @@ def test_a_rule_yields_its_sagemaker_target_started_as_eventbridge() -> None:
         rule_target(FakeEvents("DISABLED", [SAGEMAKER_TARGET]), "r")
     with pytest.raises(FireError, match="has no SageMaker pipeline target"):
         rule_target(FakeEvents("ENABLED", []), "r")
+
+
+class MissingScheduler:
+    def get_schedule(self, Name: str, GroupName: str) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "nope"}}, "GetSchedule")
+
+
+def test_a_schedule_that_is_not_deployed_says_to_deploy() -> None:
+    with pytest.raises(FireError, match="schedule s is not deployed: run `make deploy` first"):
+        scheduler_target(MissingScheduler(), "s")
