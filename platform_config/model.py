@@ -108,8 +108,9 @@ class DataPipelineSettings:
 
 
 TRIGGERS = ("scheduler", "eventbridge-rule")
-# Sizes of SageMaker's ml.* instance families; the API checks the exact type, this catches typos.
-_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[0-9]*x?(large|medium|small)$")
+# General-purpose and compute families without local instance storage: the pipeline encrypts job volumes with
+# a KMS key (VolumeKmsKeyId), which SageMaker refuses for instance types with local NVMe storage (m5d, g4dn, ...).
+_INSTANCE_TYPE = re.compile(r"^ml\.(t3|m4|m5|m6i|m7i|c4|c5|c6i|c7i|r5|r6i|r7i)\.([0-9]*x)?(large|medium|small)$")
 
 
 def _model_name(value: str) -> str | None:
@@ -121,7 +122,12 @@ def _model_name(value: str) -> str | None:
 
 
 def _instance_type(value: str) -> str | None:
-    return None if _INSTANCE_TYPE.match(value) else "not a SageMaker instance type (like 'ml.m5.large')"
+    if _INSTANCE_TYPE.match(value):
+        return None
+    return (
+        "not a SageMaker instance type of a family without local storage (t3, m4, m5, m6i, m7i, c4, c5, c6i, c7i, "
+        "r5, r6i, r7i), like 'ml.m5.large': the pipeline encrypts job volumes with its KMS key"
+    )
 
 
 def _time_zone(value: str) -> str | None:

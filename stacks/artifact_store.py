@@ -74,6 +74,10 @@ class ArtifactStoreStack(PlatformStack):
         """Training: write new model versions under models/ of the candidate bucket."""
         return self.candidate.grant_write(grantee, "publish-candidate-models", MODELS_PREFIX)
 
+    def grant_list_candidates(self, grantee: Grantee) -> Grant:
+        """Training: list candidate keys under models/ (to refuse publishing a version twice), no reads."""
+        return self.candidate.grant_list(grantee, "list-candidate-models", MODELS_PREFIX)
+
     def grant_read_production(self, grantee: Grantee) -> Grant:
         """Serving: read promoted models from the production bucket."""
         return self.production.grant_read(grantee, "read-production-models", MODELS_PREFIX)

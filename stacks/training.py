@@ -32,7 +32,8 @@ from platform_config.errors import ConfigError
 from stacks.artifact_store import ArtifactStoreStack
 from stacks.base import PlatformStack
 from stacks.data_pipeline import PROCESSED_PREFIX, DataPipelineStack
-from stacks.training_pipeline import PipelineLocations, build_training_pipeline
+from stacks.training_pipeline import SOURCE_DIR_ARCHIVE, PipelineLocations, build_training_pipeline
+from training.feature_spec import CHURN
 
 install_lightweight_provider_package()
 from cdktf_cdktf_provider_aws.s3_object import S3Object  # noqa: E402
@@ -40,7 +41,6 @@ from cdktf_cdktf_provider_aws.s3_object import S3Object  # noqa: E402
 TRAINING_CODE_DIR = REPO_ROOT / "training"
 CODE_PREFIX = "code/training/"
 RUNS_PREFIX = "runs/"
-SOURCE_DIR_ARCHIVE = "sourcedir.tar.gz"
 
 
 def training_code() -> dict[str, bytes]:
@@ -59,6 +59,17 @@ def check_training_dataset(config: EnvironmentConfig, datasets: dict[str, Datase
     if label is None or label.type != "bool":
         raise ConfigError(
             config.name, "training.label", training.label, f"not a bool column of dataset {training.dataset!r}"
+        )
+    # The scripts give every column a role from training/feature_spec.py; a column without one fails Prepare.
+    unknown = sorted(set(columns) - {training.label} - CHURN.known)
+    missing = sorted(CHURN.known - set(columns))
+    if unknown or missing:
+        problem = f"columns {', '.join(unknown)} have no role" if unknown else f"lacks {', '.join(missing)}"
+        raise ConfigError(
+            config.name,
+            "training.dataset",
+            training.dataset,
+            f"{problem} in training/feature_spec.py; give the dataset's columns roles there first",
         )
 
 
@@ -121,11 +132,14 @@ class TrainingStack(PlatformStack):
                 description=f"Trains {settings.model_name} on {settings.dataset}; publishes candidates",
             ),
         )
-        data_pipeline.processed.grant_read(self.pipeline, "read-processed-data", PROCESSED_PREFIX)
+        dataset_prefix = f"{PROCESSED_PREFIX}{settings.dataset}/"
+        data_pipeline.processed.grant_read(self.pipeline, "read-processed-data", dataset_prefix)
         self.work.grant_read(self.pipeline, "read-code", CODE_PREFIX)
         self.work.grant_read(self.pipeline, "read-runs", RUNS_PREFIX)
         self.work.grant_write(self.pipeline, "write-runs", RUNS_PREFIX)
         artifact_store.grant_publish_candidate(self.pipeline)
+        # Prepare and Publish list models/<name>/<version>/ to refuse a version that exists (never overwritten).
+        artifact_store.grant_list_candidates(self.pipeline)
 
         self.schedule = PipelineSchedule(
             self,

@@ -48,6 +48,8 @@ TEST_DIR = f"{PROCESSING_ROOT}/test"
 MODEL_DIR = f"{PROCESSING_ROOT}/model"
 EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
 CANDIDATE_DIR = f"{PROCESSING_ROOT}/candidate"
+CODE_SNAPSHOT_DIR = f"{PROCESSING_ROOT}/code-snapshot"
+SOURCE_DIR_ARCHIVE = "sourcedir.tar.gz"
 EVALUATION_REPORT = "EvaluationReport"
 METRICS_FILE = "metrics.json"
 AUTO_VERSION = "auto"
@@ -101,8 +103,10 @@ def build_training_pipeline(settings: TrainingSettings, locations: PipelineLocat
         )
 
     processing = resources(processing_instance, locations.work_key_arn)
-    code_uri = f"s3://{locations.work_bucket}/{locations.code_prefix}"
-    code = S3Input("code", code_uri, CODE_DIR)
+    # Prepare reads the deployed code and snapshots it under runs/<execution id>/; every later step reads
+    # the snapshot, so a deploy that replaces code/training/<hash>/ mid-run cannot break this execution.
+    deployed_code = S3Input("code", f"s3://{locations.work_bucket}/{locations.code_prefix}", CODE_DIR)
+    published_models = f"s3://{locations.candidate_bucket}/models"
 
     def script(name: str) -> list[Value]:
         return ["python3", f"{CODE_DIR}/{name}"]
@@ -128,21 +132,27 @@ def build_training_pipeline(settings: TrainingSettings, locations: PipelineLocat
             TRAIN_DIR,
             "--test-dir",
             TEST_DIR,
+            "--code-snapshot-dir",
+            CODE_SNAPSHOT_DIR,
+            "--published-models-uri",
+            published_models,
         ],
-        inputs=[code, S3Input("data", input_data.ref, DATA_DIR)],
+        inputs=[deployed_code, S3Input("data", input_data.ref, DATA_DIR)],
         outputs=[
             S3Output("train", TRAIN_DIR, run_uri(locations, "prepare", "train")),
             S3Output("test", TEST_DIR, run_uri(locations, "prepare", "test")),
+            S3Output("code", CODE_SNAPSHOT_DIR, run_uri(locations, "prepare", "code")),
         ],
         description="Split the processed data into train and test sets",
     )
+    code = S3Input("code", prepare.output_uri("code"), CODE_DIR)
     train = training_step(
         "Train",
         resources=resources(training_instance, locations.work_key_arn),
         hyperparameters={
             # Framework mode: the container downloads the scripts and runs sagemaker_program.
             "sagemaker_program": "train.py",
-            "sagemaker_submit_directory": f"{code_uri}sourcedir.tar.gz",
+            "sagemaker_submit_directory": Join("/", (prepare.output_uri("code"), SOURCE_DIR_ARCHIVE)),
             "sagemaker_region": locations.region,
             "label": settings.label,
             "regularization": REGULARIZATION,
@@ -190,6 +200,8 @@ def build_training_pipeline(settings: TrainingSettings, locations: PipelineLocat
             EVALUATION_DIR,
             "--candidate-dir",
             CANDIDATE_DIR,
+            "--published-models-uri",
+            published_models,
         ],
         inputs=[
             code,

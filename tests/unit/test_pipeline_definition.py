@@ -180,6 +180,33 @@ def test_the_quality_gate_compares_the_configured_metric_with_the_configured_thr
     assert f"threshold {settings.quality_threshold}" in message[-1]
 
 
+def test_only_prepare_reads_the_deployed_code_every_later_step_reads_its_snapshot(
+    synthesized: Callable[[str], Synthesized],
+) -> None:
+    definition = deployed_definition(synthesized, "dev")
+    snapshot = {"Get": "Steps.Prepare.ProcessingOutputConfig.Outputs['code'].S3Output.S3Uri"}
+    code_inputs = {
+        found["Name"]: next(i for i in found["Arguments"]["ProcessingInputs"] if i["InputName"] == "code")
+        for found in rendered_steps(definition)
+        if found["Type"] == "Processing"
+    }
+    assert code_inputs["Prepare"]["S3Input"]["S3Uri"].startswith("s3://mlp-dev-training/code/training/")
+    assert code_inputs["Evaluate"]["S3Input"]["S3Uri"] == snapshot
+    assert code_inputs["Publish"]["S3Input"]["S3Uri"] == snapshot
+    submit = step(definition, "Train")["Arguments"]["HyperParameters"]["sagemaker_submit_directory"]
+    assert submit == {"Std:Join": {"On": "/", "Values": [snapshot, "sourcedir.tar.gz"]}}
+
+
+def test_prepare_and_publish_refuse_a_version_that_was_published_already(
+    synthesized: Callable[[str], Synthesized],
+) -> None:
+    definition = deployed_definition(synthesized, "dev")
+    for name in ("Prepare", "Publish"):
+        arguments = step(definition, name)["Arguments"]["AppSpecification"]["ContainerArguments"]
+        flag = arguments.index("--published-models-uri")
+        assert arguments[flag + 1] == "s3://mlp-dev-candidate-models/models"
+
+
 def test_parameters_let_an_execution_choose_data_model_version_and_instances(
     synthesized: Callable[[str], Synthesized],
 ) -> None:

@@ -59,8 +59,12 @@ def test_pipeline_role_writes_only_models_of_the_candidate_bucket(synthesized: C
     assert candidate and all(resource.endswith("/models/*") for resource in candidate)
     # everything else it writes is the training bucket's runs/ (never code/, never processed data)
     assert all(resource in candidate or resource.endswith("/runs/*") for resource in writes), writes
+    # it reads the configured dataset only, and may only list (not read) the candidates, to refuse a version twice
     reads = policies["read-processed-data"]["ReadObjects"]
-    assert resources(reads) == [f"{resources(reads)[0].split('/processed/')[0]}/processed/*"]
+    assert resources(reads) == [f"{resources(reads)[0].split('/processed/')[0]}/processed/churn/*"]
+    listing = policies["list-candidate-models"]["ListObjects"]
+    assert actions(listing) == {"s3:ListBucket", "s3:ListBucketVersions"}
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
 
 
 def test_pipeline_role_passes_itself_only_to_sagemaker(synthesized: Callable[[str], Synthesized]) -> None:
@@ -233,11 +237,25 @@ def test_valid_schedule_expressions_pass(expression: str) -> None:
         ({"local.training.quality_threshold": 1.5}, "training.quality_threshold"),
         ({"local.training.quality_metric": "f2"}, "training.quality_metric"),
         ({"local.training.training_instance_type": "m5.large"}, "training.training_instance_type"),
+        # local NVMe storage: SageMaker refuses the KMS key the pipeline sets for job volumes
+        ({"local.training.processing_instance_type": "ml.m5d.large"}, "training.processing_instance_type"),
+        ({"local.training.training_instance_type": "ml.g4dn.xlarge"}, "training.training_instance_type"),
         ({"local.training.model_version_base": "1"}, "training.model_version_base"),
     ],
 )  # fmt: skip
 def test_bad_training_settings_are_named(tmp_path: Path, change: dict[str, Any], key: str) -> None:
     assert load_error(write_config(tmp_path, **change)).key == key
+
+
+def test_a_dataset_whose_columns_the_feature_spec_does_not_know_fails_synth(tmp_path: Path) -> None:
+    config, datasets = platform_config.load("local", environ={}), load_datasets()
+    churn = datasets["churn"]
+    extra = dataclasses.replace(churn.columns[0], name="favourite_colour")
+    datasets = {**datasets, "churn": dataclasses.replace(churn, columns=(*churn.columns, extra))}
+    with pytest.raises(ConfigError) as caught:
+        check_training_dataset(config, datasets)
+    assert caught.value.key == "training.dataset"
+    assert "favourite_colour have no role in training/feature_spec.py" in str(caught.value)
 
 
 def test_training_dataset_and_label_must_exist_in_the_dataset_schemas() -> None:
