@@ -45,6 +45,7 @@ from emulator.sagemaker_pipelines import (
     PipelineDefinition,
     PipelineRun,
     S3Transfer,
+    job_aws_environment,
     log_to,
 )
 from emulator.sagemaker_pipelines.s3 import client
@@ -120,7 +121,7 @@ class SageMakerPipelineExecution(PatchExtension):
             definition,
             values,
             S3Transfer(client(endpoint, info.region)),
-            JobSettings(log=log_to(LOGGER)),
+            JobSettings(log=log_to(LOGGER), aws_environment=job_aws_environment(endpoint, info.region)),
             on_status,
         )
         on_status("Executing", None)

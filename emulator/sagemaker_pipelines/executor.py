@@ -38,6 +38,11 @@ EXECUTION_REASON_LIMIT = 1300  # DescribePipelineExecution FailureReason's maxim
 _sequence = itertools.count()  # orders steps that start within the same clock tick
 
 
+def _iso(moment: datetime) -> str:
+    """``2026-11-29T20:07:24.123Z``: how the execution's date variables are rendered."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class ExecutionInfo:
     """Who this execution is: ``Execution.*`` values and where its jobs' ARNs live."""
@@ -63,7 +68,9 @@ class ExecutionInfo:
             "PipelineExecutionId": self.execution_id,
             "PipelineExecutionArn": self.arn,
             "PipelineName": self.pipeline_name,
-            "StartDateTime": self.start_time.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "PipelineArn": self.arn.split("/execution/", 1)[0],
+            "StartDateTime": _iso(self.start_time),
+            "CurrentDateTime": _iso(datetime.now(UTC)),
         }
 
 

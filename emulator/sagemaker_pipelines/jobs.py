@@ -3,8 +3,11 @@
 A job runs in a temporary directory that stands for the container's ``/``: its inputs are
 downloaded under ``<root>/opt/ml/...``, every argument starting with ``/opt/ml/`` is mapped into
 that root, and the script runs with the emulator's own Python (``sys.executable``, so its installed
-packages) in its own process group, with an environment built from scratch (no AWS credentials or
-endpoint: job scripts talk to no AWS API). Each output line goes to the log sink as it comes.
+packages) in its own process group, with an environment built from scratch: nothing of the
+emulator's own environment, only what SageMaker gives a container, with the job role's credentials
+standing as the emulator's endpoint and dummy keys (``JobSettings.aws_environment``), so a script
+that calls AWS (e.g. to check that a model version is new) reaches the emulator. Each output line
+goes to the log sink as it comes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups, ProcessOutcome
-from emulator.sagemaker_pipelines.s3 import S3Transfer
+from emulator.sagemaker_pipelines.s3 import DUMMY_CREDENTIALS, S3Transfer
 
 LOGGER = logging.getLogger("emulator.sagemaker")
 OPT_ML = "/opt/ml/"
@@ -48,11 +51,13 @@ class JobStopped(Exception):
 
 @dataclass(frozen=True)
 class JobSettings:
-    """Where jobs run and log: ``python`` replaces ``python``/``python3``; ``log`` gets every line."""
+    """Where jobs run and log: ``python`` replaces ``python``/``python3``; ``log`` gets every line;
+    ``aws_environment`` is how the job reaches AWS as its role (endpoint, credentials, region)."""
 
     log: JobLog
     python: str = sys.executable
     temp_dir: Path | None = None
+    aws_environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def job_name(execution_id: str, step_name: str) -> str:
@@ -79,9 +84,14 @@ def map_argument(root: Path, argument: str) -> str:
 
 
 def environment(
-    root: Path, python: str, job: Mapping[str, Any], extra: Mapping[str, str] | None = None
+    root: Path,
+    python: str,
+    job: Mapping[str, Any],
+    extra: Mapping[str, str] | None = None,
+    aws: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The job's Environment (endpoint/profile names dropped), then what the emulator sets.
+    """The job's Environment (endpoint/profile/credential names dropped), then what the emulator sets,
+    then ``aws`` (the role's access, as SageMaker provides it to a container).
 
     Built from scratch: nothing of the emulator's own environment leaks in; ``python3`` on
     ``PATH`` is the emulator's interpreter; ``~/.aws`` points at files that do not exist.
@@ -106,7 +116,20 @@ def environment(
     )
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         env.pop(name, None)
+    env.update(aws or {})
     return env
+
+
+def job_aws_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """How a job reaches AWS as its role here: the emulator's endpoint and its dummy keys. (On SageMaker
+    the container gets the role's temporary credentials from a credentials endpoint instead.)"""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
 
 
 def max_runtime(job: Mapping[str, Any]) -> float:
@@ -146,6 +169,11 @@ class LocalJob:
     def log(self, line: str) -> None:
         self.settings.log(self.name, line)
 
+    def raise_if_stopped(self, stopped: bool = False) -> None:
+        """``JobStopped`` once the execution is being stopped (checked before every upload)."""
+        if stopped or self.processes.closed:
+            raise JobStopped(f"job {self.name} was stopped")
+
     def run(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float, error_prefix: str) -> None:
         """Run the job's process; raise ``JobFailed`` (exit code, stderr tail) or ``JobStopped``."""
         command = [self.settings.python if argv[0] in PYTHON_NAMES else argv[0], *argv[1:]]
@@ -162,8 +190,8 @@ class LocalJob:
             )
         except OSError as exc:  # e.g. an entrypoint that is not on PATH
             raise JobFailed(f"{error_prefix}: cannot start {argv[0]!r}: {exc}") from exc
-        if outcome is None or (self.processes.closed and outcome.exit_code != 0):
-            raise JobStopped(f"job {self.name} was stopped")
+        # Stopped, even after a clean exit: a stopped job uploads nothing (a Publish must not publish).
+        self.raise_if_stopped(outcome is None)
         if outcome.timed_out:
             raise JobFailed(
                 f"{error_prefix}: the job ran longer than StoppingCondition.MaxRuntimeInSeconds ({timeout:.0f}) "

@@ -55,10 +55,11 @@ def run_processing_job(
             map_argument(local.root, str(argument))
             for argument in entrypoint + list(app.get("ContainerArguments") or [])
         ]
-        env = environment(local.root, settings.python, job)
+        env = environment(local.root, settings.python, job, aws=settings.aws_environment)
         local.run(argv, cwd=local.root, env=env, timeout=max_runtime(job), error_prefix=ERROR_PREFIX)
         kms_key = (job.get("ProcessingOutputConfig") or {}).get("KmsKeyId")
         for output_name, (directory, s3_output) in output_dirs.items():
+            local.raise_if_stopped()
             try:
                 keys = transfer.upload_tree(directory, str(s3_output.get("S3Uri")), kms_key)
             except TransferError as exc:

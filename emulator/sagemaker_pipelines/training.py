@@ -104,7 +104,7 @@ def run_training_job(
             "SM_USER_ENTRY_POINT": str(program),
             **{f"SM_CHANNEL_{channel.upper()}": str(path) for channel, path in channels.items()},
         }
-        env = environment(local.root, settings.python, job, toolkit_env)
+        env = environment(local.root, settings.python, job, toolkit_env, aws=settings.aws_environment)
         argv = ["python", str(program), *command_line(hyperparameters)]
         try:
             local.run(argv, cwd=code_dir, env=env, timeout=max_runtime(job), error_prefix=ERROR_PREFIX)
@@ -156,6 +156,7 @@ def _write_json(path: Path, document: Any) -> None:
 
 
 def _upload_tarball(local: LocalJob, directory: Path, uri: str, kms_key: str | None) -> None:
+    local.raise_if_stopped()
     """``directory``'s contents (not the directory itself) as a gzipped tar at ``uri``."""
     archive = local.root / (Path(uri).name + ".upload")
     with tarfile.open(archive, "w:gz") as tar:

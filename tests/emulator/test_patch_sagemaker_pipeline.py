@@ -181,7 +181,9 @@ def test_training_runs_in_framework_mode(passed: dict[str, Any]) -> None:
     assert (env["SM_CURRENT_HOST"], env["SM_HOSTS"], env["SM_CHANNELS"]) == ("algo-1", '["algo-1"]', '["train"]')
     assert env["SM_USER_ENTRY_POINT"] == "train.py"
     assert json.loads(env["SM_HPS"])["max-iter"] == 1000
-    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"} & set(env)
+    # the job's role, as the emulator stands it in: its endpoint and dummy keys, no session of the caller
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("test", "test")
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:") and "AWS_SESSION_TOKEN" not in env
 
 
 def test_processing_environment_is_built_from_scratch(passed: dict[str, Any], emulator_server: Any) -> None:
@@ -189,8 +191,10 @@ def test_processing_environment_is_built_from_scratch(passed: dict[str, Any], em
     key = f"runs/{arn.rsplit('/', 1)[-1]}/prepare/train/env.json"
     env = json.loads(aws("s3").get_object(Bucket=setup.work, Key=key)["Body"].read())
     assert env["JOB_GREETING"] == "hello"
-    assert "AWS_ENDPOINT_URL" not in env and "AWS_ACCESS_KEY_ID" not in env and "MOTO_PORT" not in env
-    assert str(emulator_server.port) not in json.dumps(env)
+    # nothing of the emulator's own environment; the job's own endpoint setting is replaced by the emulator's
+    assert "MOTO_PORT" not in env
+    assert env["AWS_ENDPOINT_URL"] == emulator_server.url
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_REGION"]) == ("test", "us-east-1")
 
 
 def test_quality_gate_failure_fails_the_execution_with_the_metric(aws: Aws, name: Name) -> None:
@@ -388,3 +392,36 @@ def test_job_names_fit_aws_limits() -> None:
     name = job_name("a1b2c3d4e5f6", "A_very_long_step_name_that_goes_on_and_on_and_on_and_on")
     assert len(name) <= 63 and name.startswith("pipelines-a1b2c3d4e5f6-A-very-long")
     assert all(part for part in name.split("-"))
+
+
+def test_a_job_stopped_after_its_script_exited_cleanly_uploads_nothing(tmp_path: Path) -> None:
+    from emulator.child_process import ProcessGroups
+    from emulator.sagemaker_pipelines.jobs import JobSettings, JobStopped
+    from emulator.sagemaker_pipelines.processing import run_processing_job
+
+    processes = ProcessGroups()
+    uploads: list[str] = []
+
+    class RecordingTransfer:
+        def download(self, uri: str, directory: Path) -> list[Path]:
+            return []
+
+        def upload_tree(self, directory: Path, uri: str, kms_key_id: str | None) -> list[str]:
+            uploads.append(uri)
+            return []
+
+    def log(job_name: str, line: str) -> None:
+        if line == "completed":  # the script exited 0; the stop arrives before the upload
+            processes.close()
+
+    job = {
+        "AppSpecification": {"ContainerEntrypoint": ["python3", "-c", "print('done')"]},
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {"OutputName": "out", "S3Output": {"S3Uri": "s3://b/out", "LocalPath": "/opt/ml/processing/out"}}
+            ]
+        },
+    }
+    with pytest.raises(JobStopped):
+        run_processing_job("job", job, JobSettings(log=log, temp_dir=tmp_path), RecordingTransfer(), processes)
+    assert uploads == []
