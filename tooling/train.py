@@ -95,17 +95,23 @@ def follow(
 
 
 def published_candidate(s3: Any, bucket: str, model_name: str, execution_arn: str) -> tuple[str, dict[str, Any]]:
-    """The candidate prefix `models/<name>/<version>/` whose manifest names `execution_arn`, and its metrics."""
+    """The candidate prefix `models/<name>/<version>/` whose manifest names `execution_arn`, and its metrics.
+
+    Manifests are read newest first, so finding the run that just finished costs one or two reads however
+    many versions the model has."""
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=f"models/{model_name}/"):
-        for item in page.get("Contents", []):
-            if not item["Key"].endswith(f"/{MANIFEST}"):
-                continue
-            manifest = json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-            if manifest.get("pipeline_execution_arn") == execution_arn:
-                prefix = item["Key"].removesuffix(MANIFEST)
-                metrics = json.loads(s3.get_object(Bucket=bucket, Key=prefix + METRICS)["Body"].read())
-                return prefix, metrics
+    manifests = [
+        item
+        for page in paginator.paginate(Bucket=bucket, Prefix=f"models/{model_name}/")
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(f"/{MANIFEST}")
+    ]
+    for item in sorted(manifests, key=lambda listed: listed["LastModified"], reverse=True):
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+        if manifest.get("pipeline_execution_arn") == execution_arn:
+            prefix = item["Key"].removesuffix(MANIFEST)
+            metrics = json.loads(s3.get_object(Bucket=bucket, Key=prefix + METRICS)["Body"].read())
+            return prefix, metrics
     raise LookupError(f"no candidate under s3://{bucket}/models/{model_name}/ names {execution_arn}")
 
 
@@ -130,12 +136,15 @@ def format_metrics(metrics: Mapping[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timeout-minutes", type=float, default=None, help="default: 3 x the job limit")
+    parser.add_argument(
+        "--timeout-minutes", type=float, default=None, help="default: the four jobs' limits plus 30 minutes"
+    )
     args = parser.parse_args(argv)
     try:
         config = load()
         require_emulator(config)
-        timeout = (args.timeout_minutes or 3 * config.training.max_runtime_minutes) * 60
+        # Four jobs run one after another, each up to max_runtime_minutes, plus instance start-up.
+        timeout = (args.timeout_minutes or 4 * config.training.max_runtime_minutes + 30) * 60
         execution_arn = start(config)
         print(f"execution {execution_arn}", flush=True)
         execution = follow(client("sagemaker", config), execution_arn, timeout_seconds=timeout)
