@@ -11,7 +11,8 @@ import json
 import random
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -45,8 +46,17 @@ def start(aws: Callable[[str], Any], pipeline: str, **parameters: str) -> str:
     )
 
 
-def put_processed_csv(s3: Any, bucket: str, key: str, text: str) -> None:
+@contextmanager
+def processed_csv(s3: Any, bucket: str, name: str, text: str) -> Iterator[str]:
+    """A processed CSV of its own under processed/churn/ (the only dataset the pipeline's role may read),
+    removed afterwards so that later runs over processed/churn/ do not train on it; yields its prefix."""
+    prefix = f"processed/churn/_test-{name}/"
+    key = f"{prefix}dt=2025-06-30/{name}/v1.csv.gz"
     s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(text.encode(), mtime=0))
+    try:
+        yield prefix
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
 
 
 def test_the_fired_schedule_trains_on_processed_data_and_publishes_a_verified_candidate(
@@ -101,13 +111,15 @@ def test_a_model_below_the_quality_gate_is_not_published(
     labels = [row[-1] for row in rows[1:]]
     random.Random(5).shuffle(labels)
     text = "\n".join(",".join([*row[:-1], label]) for row, label in zip(rows[1:], labels, strict=True))
-    put_processed_csv(s3, processed, "processed/noise/dt=2025-06-30/noise/v1.csv.gz", ",".join(rows[0]) + "\n" + text)
 
     model_name = "noise-model"
     pipeline = stack_outputs("training")["training_pipeline_name"]
-    execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/processed/noise/", ModelName=model_name)
     sagemaker = aws("sagemaker")
-    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None)
+    with processed_csv(s3, processed, "noise", ",".join(rows[0]) + "\n" + text) as prefix:
+        execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/{prefix}", ModelName=model_name)
+        execution = follow(
+            sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None
+        )
     assert execution["PipelineExecutionStatus"] == "Failed"
     assert execution["FailureReason"].startswith("Model quality gate failed: auc 0.")
     assert execution["FailureReason"].endswith(f"is below the threshold {deployed.config.training.quality_threshold}")
@@ -123,15 +135,41 @@ def test_data_without_the_label_fails_in_prepare_naming_it_and_publishes_nothing
     processed, s3 = stack_outputs("data-pipeline")["processed_data_bucket_name"], aws("s3")
     rows = list(csv.reader(io.StringIO(csv_bytes(50, seed=8).decode())))
     text = "\n".join(",".join(row[:-1]) for row in rows)  # the churned column dropped
-    put_processed_csv(s3, processed, "processed/unlabelled/dt=2025-06-30/x/v1.csv.gz", text)
 
     pipeline = stack_outputs("training")["training_pipeline_name"]
-    execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/processed/unlabelled/", ModelName="unlabelled")
     sagemaker = aws("sagemaker")
-    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None)
+    with processed_csv(s3, processed, "unlabelled", text) as prefix:
+        execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/{prefix}", ModelName="unlabelled")
+        execution = follow(
+            sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None
+        )
     assert execution["PipelineExecutionStatus"] == "Failed"
     steps = {step["StepName"]: step for step in list_steps(sagemaker, execution_arn)}
     assert set(steps) == {"Prepare"} and steps["Prepare"]["StepStatus"] == "Failed"
     assert "churned" in steps["Prepare"]["FailureReason"]
     candidate = stack_outputs("artifact-store")["candidate_model_bucket_name"]
     assert not s3.list_objects_v2(Bucket=candidate, Prefix="models/unlabelled/").get("KeyCount")
+
+
+def test_a_version_that_was_published_is_never_overwritten(
+    stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
+    pipeline, sagemaker = stack_outputs("training")["training_pipeline_name"], aws("sagemaker")
+    candidate, s3 = stack_outputs("artifact-store")["candidate_model_bucket_name"], aws("s3")
+    wait_for_processed_rows(s3, stack_outputs("data-pipeline")["processed_data_bucket_name"], "processed/churn/")
+
+    def run(version: str) -> dict[str, Any]:
+        arn = start(aws, pipeline, ModelName="pinned", ModelVersion=version)
+        return follow(sagemaker, arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None) | {
+            "steps": {step["StepName"]: step for step in list_steps(sagemaker, arn)}
+        }
+
+    assert run("2.0.0")["PipelineExecutionStatus"] == "Succeeded"
+    manifest_key = "models/pinned/2.0.0/manifest.json"
+    first = s3.head_object(Bucket=candidate, Key=manifest_key)["VersionId"]
+
+    again = run("2.0.0")
+    assert again["PipelineExecutionStatus"] == "Failed"
+    assert set(again["steps"]) == {"Prepare"}  # refused before any training
+    assert "version 2.0.0 already exists" in again["steps"]["Prepare"]["FailureReason"]
+    assert s3.head_object(Bucket=candidate, Key=manifest_key)["VersionId"] == first
