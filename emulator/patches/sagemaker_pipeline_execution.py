@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.extension import Patch, PatchExtension
@@ -49,6 +50,14 @@ from emulator.sagemaker_pipelines import (
     log_to,
 )
 from emulator.sagemaker_pipelines.s3 import client
+
+# Local stand-ins for the images the platform's pipelines name: an interpreter with the image's Python
+# and packages, which `make setup` installs (tools/sagemaker-sklearn/: Python 3.9, scikit-learn 1.2.1).
+IMAGE_PYTHONS = {
+    "sagemaker-scikit-learn:1.2-1": str(
+        Path(__file__).resolve().parents[2] / "tools" / "sagemaker-sklearn" / ".venv" / "bin" / "python"
+    ),
+}
 
 if TYPE_CHECKING:
     from emulator.server import EmulatorServer
@@ -121,7 +130,11 @@ class SageMakerPipelineExecution(PatchExtension):
             definition,
             values,
             S3Transfer(client(endpoint, info.region)),
-            JobSettings(log=log_to(LOGGER), aws_environment=job_aws_environment(endpoint, info.region)),
+            JobSettings(
+                log=log_to(LOGGER),
+                aws_environment=job_aws_environment(endpoint, info.region),
+                image_pythons=IMAGE_PYTHONS,
+            ),
             on_status,
         )
         on_status("Executing", None)

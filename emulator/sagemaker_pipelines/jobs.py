@@ -58,6 +58,21 @@ class JobSettings:
     python: str = sys.executable
     temp_dir: Path | None = None
     aws_environment: Mapping[str, str] = field(default_factory=dict)
+    image_pythons: Mapping[str, str] = field(default_factory=dict)
+
+    def python_for(self, image: str) -> tuple[str, str | None]:
+        """The interpreter standing in for `image`, and a note when there is none.
+
+        ``image_pythons`` maps the start of an image's ``<repository>:<tag>`` (``sagemaker-scikit-learn:1.2-1``)
+        to a local interpreter with the image's Python and packages; an image without one, or whose
+        interpreter is not installed, runs with ``python`` (the emulator's), said once per job."""
+        name = image.rsplit("/", 1)[-1]
+        for prefix, interpreter in self.image_pythons.items():
+            if name.startswith(prefix):
+                if Path(interpreter).is_file():
+                    return interpreter, None
+                return self.python, f"{interpreter} (for {prefix}) is not installed: running with {self.python}"
+        return self.python, None
 
 
 def job_name(execution_id: str, step_name: str) -> str:
@@ -151,10 +166,15 @@ class LocalJob:
     settings: JobSettings
     transfer: S3Transfer
     processes: ProcessGroups
+    image: str = ""
     root: Path = field(init=False)
+    python: str = field(init=False)
 
     def __enter__(self) -> LocalJob:
         self.root = Path(tempfile.mkdtemp(prefix="emulator-sagemaker-", dir=self.settings.temp_dir))
+        self.python, note = self.settings.python_for(self.image)
+        if note:
+            self.log(note)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -176,7 +196,7 @@ class LocalJob:
 
     def run(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float, error_prefix: str) -> None:
         """Run the job's process; raise ``JobFailed`` (exit code, stderr tail) or ``JobStopped``."""
-        command = [self.settings.python if argv[0] in PYTHON_NAMES else argv[0], *argv[1:]]
+        command = [self.python if argv[0] in PYTHON_NAMES else argv[0], *argv[1:]]
         stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
 
         def on_stderr(line: str) -> None:

@@ -11,7 +11,8 @@ From the step's (resolved) CreateProcessingJob arguments:
   uploaded to ``<S3Uri>/<relative path>``, SSE-KMS with ``ProcessingOutputConfig.KmsKeyId`` when
   given. A failed job uploads nothing.
 
-The image (``AppSpecification.ImageUri``) and ``ProcessingResources`` are not used.
+The image (``AppSpecification.ImageUri``) picks the interpreter (``JobSettings.image_pythons``, else the
+emulator's); ``ProcessingResources`` are not used.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def run_processing_job(
     if not entrypoint:
         raise JobFailed("ClientError: the emulator runs AppSpecification.ContainerEntrypoint only (images do not run)")
     outputs = (job.get("ProcessingOutputConfig") or {}).get("Outputs") or []
-    with LocalJob(name, settings, transfer, processes) as local:
+    with LocalJob(name, settings, transfer, processes, image=str(app.get("ImageUri") or "")) as local:
         (local.path("/opt/ml/config/") / "processingjobconfig.json").write_text(json.dumps(job), encoding="utf-8")
         for item in job.get("ProcessingInputs") or []:
             _download_input(local, item)
@@ -55,7 +56,7 @@ def run_processing_job(
             map_argument(local.root, str(argument))
             for argument in entrypoint + list(app.get("ContainerArguments") or [])
         ]
-        env = environment(local.root, settings.python, job, aws=settings.aws_environment)
+        env = environment(local.root, local.python, job, aws=settings.aws_environment)
         local.run(argv, cwd=local.root, env=env, timeout=max_runtime(job), error_prefix=ERROR_PREFIX)
         kms_key = (job.get("ProcessingOutputConfig") or {}).get("KmsKeyId")
         for output_name, (directory, s3_output) in output_dirs.items():

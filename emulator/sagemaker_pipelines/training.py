@@ -78,7 +78,8 @@ def run_training_job(
         )
     artifacts_uri = model_artifacts_uri(job, name)
     kms_key = (job.get("OutputDataConfig") or {}).get("KmsKeyId")
-    with LocalJob(name, settings, transfer, processes) as local:
+    image = str((job.get("AlgorithmSpecification") or {}).get("TrainingImage") or "")
+    with LocalJob(name, settings, transfer, processes, image=image) as local:
         code_dir = local.path("/opt/ml/code/")
         _extract_submit_directory(local, str(submit_directory), code_dir)
         channels = _download_channels(local, job)
@@ -104,7 +105,7 @@ def run_training_job(
             "SM_USER_ENTRY_POINT": str(program),
             **{f"SM_CHANNEL_{channel.upper()}": str(path) for channel, path in channels.items()},
         }
-        env = environment(local.root, settings.python, job, toolkit_env, aws=settings.aws_environment)
+        env = environment(local.root, local.python, job, toolkit_env, aws=settings.aws_environment)
         argv = ["python", str(program), *command_line(hyperparameters)]
         try:
             local.run(argv, cwd=code_dir, env=env, timeout=max_runtime(job), error_prefix=ERROR_PREFIX)

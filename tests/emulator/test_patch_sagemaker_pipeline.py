@@ -425,3 +425,20 @@ def test_a_job_stopped_after_its_script_exited_cleanly_uploads_nothing(tmp_path:
     with pytest.raises(JobStopped):
         run_processing_job("job", job, JobSettings(log=log, temp_dir=tmp_path), RecordingTransfer(), processes)
     assert uploads == []
+
+
+def test_an_image_runs_with_its_local_stand_in_interpreter_when_installed(tmp_path: Path) -> None:
+    from emulator.sagemaker_pipelines.jobs import JobSettings
+
+    interpreter = tmp_path / "python"
+    interpreter.write_text("")
+    settings = JobSettings(
+        log=lambda *_: None,
+        python="/emulator/python",
+        image_pythons={"sagemaker-scikit-learn:1.2-1": str(interpreter), "other:1": str(tmp_path / "absent")},
+    )
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert settings.python_for(image) == (str(interpreter), None)
+    assert settings.python_for("123.dkr.ecr.us-east-1.amazonaws.com/custom:latest") == ("/emulator/python", None)
+    python, note = settings.python_for("other:1.0")
+    assert python == "/emulator/python" and note is not None and "is not installed" in note
