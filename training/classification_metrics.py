@@ -33,8 +33,10 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
 
 def log_loss(labels: Sequence[int], scores: Sequence[float]) -> float:
     """Mean negative log-likelihood of the labels under the scores."""
+    if len(labels) != len(scores):  # an explicit check: zip(strict=True) needs Python 3.10
+        raise ValueError(f"log loss needs as many scores as labels ({len(scores)} vs {len(labels)})")
     total = 0.0
-    for label, score in zip(labels, scores, strict=True):
+    for label, score in zip(labels, scores):
         p = min(max(score, LOG_LOSS_EPS), 1.0 - LOG_LOSS_EPS)
         total -= math.log(p) if label else math.log(1.0 - p)
     return total / len(labels)
@@ -46,11 +48,11 @@ def classification_metrics(labels: Sequence[int], scores: Sequence[float], thres
     actual positives), as scikit-learn reports with zero_division=0."""
     if len(labels) != len(scores) or not labels:
         raise ValueError(f"metrics need as many scores as labels, and at least one ({len(scores)} vs {len(labels)})")
-    predicted = [score >= threshold for score in scores]
-    true_pos = sum(1 for label, guess in zip(labels, predicted, strict=True) if label and guess)
-    false_pos = sum(1 for label, guess in zip(labels, predicted, strict=True) if not label and guess)
-    false_neg = sum(1 for label, guess in zip(labels, predicted, strict=True) if label and not guess)
-    correct = sum(1 for label, guess in zip(labels, predicted, strict=True) if bool(label) == guess)
+    predicted = [score >= threshold for score in scores]  # as long as labels: checked above
+    true_pos = sum(1 for label, guess in zip(labels, predicted) if label and guess)
+    false_pos = sum(1 for label, guess in zip(labels, predicted) if not label and guess)
+    false_neg = sum(1 for label, guess in zip(labels, predicted) if label and not guess)
+    correct = sum(1 for label, guess in zip(labels, predicted) if bool(label) == guess)
     precision = true_pos / (true_pos + false_pos) if true_pos + false_pos else 0.0
     recall = true_pos / (true_pos + false_neg) if true_pos + false_neg else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

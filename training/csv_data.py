@@ -46,7 +46,10 @@ class Table:
 
     def records(self) -> Iterator[dict[str, str]]:
         """Each row as {column: value}, the shape model_format.score takes."""
-        return (dict(zip(self.header, row, strict=True)) for row in self.rows)
+        for number, row in enumerate(self.rows, start=1):
+            if len(row) != len(self.header):  # an explicit check: zip(strict=True) needs Python 3.10
+                raise DataError(f"row {number}: {len(row)} fields, the header has {len(self.header)}")
+            yield dict(zip(self.header, row))
 
 
 def find_csv_files(root: Path) -> list[Path]:

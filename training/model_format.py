@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 FORMAT = "ml-platform/linear-model"
 FORMAT_VERSION = 1
@@ -74,7 +74,8 @@ class CategoricalFeature:
         return len(self.categories)
 
 
-Feature = NumericFeature | CategoricalFeature
+# typing.Union, not `|`: this alias is evaluated at run time, and `type | type` needs Python 3.10.
+Feature = Union[NumericFeature, CategoricalFeature]
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def _text(value: Any, where: str) -> str:
 
 def _number(value: Any, where: str) -> float:
     # bool is an int subclass: `true` is not a coefficient.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ModelFormatError(f"{where} must be a finite number, not {value!r}")
     return float(value)
 
@@ -311,7 +312,9 @@ def expand(model: LinearModel, row: Mapping[str, Any]) -> list[float]:
 def score(model: LinearModel, row: Mapping[str, Any]) -> float:
     """The probability that `row`'s label is true."""
     vector = expand(model, row)
-    logit = model.intercept + math.fsum(c * x for c, x in zip(model.coefficients, vector, strict=True))
+    if len(vector) != len(model.coefficients):  # an explicit check: zip(strict=True) needs Python 3.10
+        raise ModelFormatError(f"the model has {len(model.coefficients)} coefficients for {len(vector)} features")
+    logit = model.intercept + math.fsum(c * x for c, x in zip(model.coefficients, vector))
     return sigmoid(logit)
 
 
@@ -332,7 +335,7 @@ def parse_number(value: Any, column: str) -> float | None:
     """A finite float from a CSV field; None for an empty field (or None); RowError for anything else."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise RowError(f"column {column!r} value {value!r} is not a number")
     if isinstance(value, str):
         text = value.strip()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 AUTO = "auto"
 DEFAULT_VERSION_BASE = "1.0"
@@ -48,4 +48,4 @@ def resolve_version(version: str, base: str, now: datetime) -> str:
         return version
     if now.tzinfo is None:
         raise ValueError("resolve_version needs a timezone-aware time")
-    return f"{check_version_base(base)}.{now.astimezone(UTC):%Y%m%d%H%M%S}"
+    return f"{check_version_base(base)}.{now.astimezone(timezone.utc):%Y%m%d%H%M%S}"

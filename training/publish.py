@@ -11,7 +11,7 @@ import argparse
 import json
 import re
 import shutil
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def read_metrics(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path} has no metrics object")
     for name in METRIC_NAMES:
         value = metrics.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{path}: metrics.{name} must be a number, not {value!r}")
     if not isinstance(report.get("model"), dict) or not isinstance(report["model"].get("archive_sha256"), str):
         raise ValueError(f"{path} has no model.archive_sha256 (not written by evaluate.py?)")
@@ -76,7 +76,7 @@ def build_manifest(
             "positives": model.training_data.positives,
         },
         "pipeline_execution_arn": pipeline_execution_arn,
-        "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             version_base=args.version_base,
             training_data_uri=args.training_data_uri,
             pipeline_execution_arn=args.pipeline_execution_arn,
-            now=datetime.now(UTC),
+            now=datetime.now(timezone.utc),
         )
         print(json.dumps({"publish": {"version": target.name, "path": str(target)}}))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -90,6 +91,14 @@ def test_a_row_without_a_feature_column_is_refused(trained: dict[str, Any]) -> N
     del row["contract"]
     with pytest.raises(RowError, match="no column 'contract'"):
         model_format.score(trained["model"], row)
+
+
+def test_a_model_whose_coefficients_do_not_fit_its_features_cannot_score(trained: dict[str, Any]) -> None:
+    # LinearModel built in code skips from_dict's width check; score checks it itself (no zip(strict=True) on 3.9).
+    model = dataclasses.replace(trained["model"], coefficients=trained["model"].coefficients[:-1])
+    width = trained["model"].width
+    with pytest.raises(ModelFormatError, match=f"the model has {width - 1} coefficients for {width} features"):
+        model_format.score(model, next(trained["test"].records()))
 
 
 def _set(document: dict, path: str, value: Any) -> None:

@@ -12,7 +12,7 @@ from sklearn import metrics as sk
 
 import model_format
 from atomic_output import staged_directory, staged_files
-from classification_metrics import classification_metrics, roc_auc
+from classification_metrics import classification_metrics, log_loss, roc_auc
 from csv_data import read_table
 from feature_spec import CHURN, FeatureSpec
 from model_naming import check_model_name, check_model_version, resolve_version
@@ -75,6 +75,12 @@ def test_metrics_equal_scikit_learns_including_ties() -> None:
     assert got.keys() == expected.keys()
     for name, value in expected.items():
         assert got[name] == pytest.approx(value, abs=1e-12), name
+
+
+def test_log_loss_refuses_scores_of_another_length() -> None:
+    # An explicit check, not zip(strict=True): the scripts run on Python 3.9 in SageMaker.
+    with pytest.raises(ValueError, match=r"log loss needs as many scores as labels \(2 vs 3\)"):
+        log_loss([0, 1, 1], [0.1, 0.9])
 
 
 def test_auc_refuses_a_single_class() -> None:
