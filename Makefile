@@ -13,6 +13,10 @@ PYTHON ?= python3
 PIPENV_VERSION := 2026.10.3
 PY := .venv/bin/python
 CHECKOV := tools/checkov/.venv/bin/checkov
+# The SageMaker scikit-learn image runs training/ on Python 3.9 (tools/sagemaker-sklearn/ is a copy of that runtime).
+# pipenv 2026 manages only Python >= 3.10 environments; 2025.0.4 is the last release that manages 3.9 ones.
+CONTAINER_PYTHON ?= python3.9
+CONTAINER_PIPENV_VERSION := 2025.0.4
 
 # The Terraform/cdktf settings `make env` prints for running cdktf by hand (the provider mirror's
 # CLI config, --skip-provider-lock with a mirror, the jsii banner on Node 20, no HashiCorp
@@ -25,7 +29,7 @@ $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval expor
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced toolchain ## install everything (idempotent)
+setup: .venv/.synced tools/checkov/.venv/.synced tools/sagemaker-sklearn/.venv/.synced node_modules/.synced toolchain ## install everything (idempotent)
 
 .venv/.synced: Pipfile.lock
 	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -36,6 +40,15 @@ tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock
 	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	cd tools/checkov && PIPENV_PIPFILE=$(CURDIR)/tools/checkov/Pipfile $(PYTHON) -m pipenv sync
 	@touch $@
+
+# Without a Python 3.9, one line says so and setup goes on (nothing else needs it; the tests that do skip).
+tools/sagemaker-sklearn/.venv/.synced: tools/sagemaker-sklearn/Pipfile.lock
+	@if python=$$($(PYTHON) -m tooling.container_runtime --python "$(CONTAINER_PYTHON)"); then \
+		$$python -m pipenv --version >/dev/null 2>&1 || $$python -m pip install --quiet "pipenv==$(CONTAINER_PIPENV_VERSION)"; \
+		echo "cd tools/sagemaker-sklearn && $$python -m pipenv sync"; \
+		cd tools/sagemaker-sklearn && PIPENV_PIPFILE=$(CURDIR)/tools/sagemaker-sklearn/Pipfile $$python -m pipenv sync --python "$$python"; \
+		touch $(CURDIR)/$@; \
+	fi
 
 node_modules/.synced: package-lock.json
 	npm ci --no-audit --no-fund

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sample_data import COLUMNS, generate_rows
+from tooling import container_runtime
 
 TRAINING_DIR = Path(__file__).resolve().parents[2] / "training"
 LABEL = "churned"
@@ -48,15 +49,38 @@ def files_under(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def container_python() -> Path:
+    """tools/sagemaker-sklearn/.venv/bin/python: the SageMaker scikit-learn image's runtime (Python 3.9).
+    Skips the test when no Python 3.9 is installed (make setup then cannot build it); fails when one is but the
+    runtime was not synced."""
+    if not container_runtime.RUNTIME_PYTHON.exists():
+        if container_runtime.find_interpreter() is None:
+            pytest.skip(container_runtime.missing_message())
+        pytest.fail(f"{container_runtime.RUNTIME_PYTHON} is missing though Python 3.9 is installed: run `make setup`")
+    return container_runtime.RUNTIME_PYTHON
+
+
+RUNTIMES = ("project", "sagemaker-sklearn")  # the project's Python; the container's (tools/sagemaker-sklearn/)
+
+
 @pytest.fixture
-def run_script() -> Callable[..., subprocess.CompletedProcess[str]]:
+def script_python(request: pytest.FixtureRequest) -> str:
+    """The interpreter run_script uses: the project's (default), or with `indirect` parametrization over RUNTIMES
+    the container runtime's."""
+    runtime = getattr(request, "param", "project")
+    assert runtime in RUNTIMES, runtime
+    return sys.executable if runtime == "project" else str(container_python())
+
+
+@pytest.fixture
+def run_script(script_python: str) -> Callable[..., subprocess.CompletedProcess[str]]:
     """run_script("prepare", *args, env={...}, cwd=...) runs training/<name>.py as SageMaker does: `python3
     <path>` from another directory, without the repo on PYTHONPATH, so only sibling imports can work."""
 
     def run(name: str, *args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
         environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SM_CHANNEL_TRAIN", "SM_MODEL_DIR")}
         return subprocess.run(
-            [sys.executable, str(TRAINING_DIR / f"{name}.py"), *args],
+            [script_python, str(TRAINING_DIR / f"{name}.py"), *args],
             cwd=cwd,
             env={**environ, **(env or {})},
             capture_output=True,

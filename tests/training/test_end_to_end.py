@@ -9,8 +9,10 @@ import re
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from sample_data import write_csv as write_sample_csv
-from tests.training.conftest import churn_rows, files_under, write_csv
+from tests.training.conftest import RUNTIMES, churn_rows, files_under, write_csv
 
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/ml-training/execution/x1y2z3"
 URI = "s3://acme-local-processed-data/processed/churn/"
@@ -29,6 +31,7 @@ def _sagemaker_model_archive(model_dir: Path, archive: Path) -> None:
             tar.add(path, arcname=path.name)
 
 
+@pytest.mark.parametrize("script_python", RUNTIMES, indirect=True)
 def test_prepare_train_evaluate_publish_as_the_pipeline_runs_them(tmp_path: Path, run_script) -> None:
     ml = tmp_path / "opt" / "ml"
     processing = ml / "processing"
