@@ -2,7 +2,8 @@
 byte for byte), metrics.json (evaluate.py's, byte for byte) and manifest.json, all three or nothing.
 
 Refuses (exit 1, nothing written) a bad model name or version, an archive without a valid model.json, a
-metrics.json that evaluated another archive, or a --training-data-uri other than the one the model was trained on.
+metrics.json that evaluated another archive, a --training-data-uri other than the one the model was trained on, or
+(with --published-models-uri) a version already published there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from model_naming import (
     check_version_base,
     resolve_version,
 )
+from published_models import check_version_unpublished
 from script_cli import run
 
 MANIFEST_FILE = "manifest.json"
@@ -91,8 +93,10 @@ def publish(
     training_data_uri: str,
     pipeline_execution_arn: str,
     now: datetime,
+    published_models_uri: str | None = None,
 ) -> Path:
-    """Check everything, then write candidate_dir/<version>/ whole; returns that folder."""
+    """Check everything, then write candidate_dir/<version>/ whole; returns that folder. With
+    `published_models_uri`, the resolved version must not exist there yet (checked right before writing)."""
     check_model_name(name)
     check_model_version(version)
     check_version_base(version_base)
@@ -123,6 +127,8 @@ def publish(
         created_at=now,
     )
     target = candidate_dir / resolved
+    if published_models_uri is not None:
+        check_version_unpublished(published_models_uri, name, resolved)
     with staged_directory(target) as staging:
         shutil.copyfile(archive, staging / ARCHIVE_FILE)
         shutil.copyfile(metrics_path, staging / METRICS_FILE)
@@ -143,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
     parser.add_argument("--evaluation-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
     parser.add_argument("--candidate-dir", type=Path, default=Path("/opt/ml/processing/candidate"))
+    parser.add_argument(
+        "--published-models-uri", help="s3://<bucket>/models: fail if <name>/<version>/ exists (default: no check)"
+    )
     args = parser.parse_args(argv)
 
     def body() -> None:
@@ -156,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             training_data_uri=args.training_data_uri,
             pipeline_execution_arn=args.pipeline_execution_arn,
             now=datetime.now(timezone.utc),
+            published_models_uri=args.published_models_uri,
         )
         print(json.dumps({"publish": {"version": target.name, "path": str(target)}}))
 

@@ -74,13 +74,16 @@ def script_python(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def run_script(script_python: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """run_script("prepare", *args, env={...}, cwd=...) runs training/<name>.py as SageMaker does: `python3
-    <path>` from another directory, without the repo on PYTHONPATH, so only sibling imports can work."""
+    """run_script("prepare", *args, env={...}, cwd=..., code=...) runs <code>/<name>.py (default training/) as
+    SageMaker does: `python3 <path>` from another directory, without the repo on PYTHONPATH, so only sibling
+    imports can work."""
 
-    def run(name: str, *args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
+    def run(
+        name: str, *args: str, env: dict[str, str] | None = None, cwd: Path, code: Path = TRAINING_DIR
+    ) -> subprocess.CompletedProcess[str]:
         environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SM_CHANNEL_TRAIN", "SM_MODEL_DIR")}
         return subprocess.run(
-            [script_python, str(TRAINING_DIR / f"{name}.py"), *args],
+            [script_python, str(code / f"{name}.py"), *args],
             cwd=cwd,
             env={**environ, **(env or {})},
             capture_output=True,

@@ -36,6 +36,7 @@ def test_prepare_train_evaluate_publish_as_the_pipeline_runs_them(tmp_path: Path
     ml = tmp_path / "opt" / "ml"
     processing = ml / "processing"
     data = processing / "input" / "data"
+    snapshot = processing / "code-snapshot"
     # The processed bucket's layout: gzip CSVs per day with manifests beside them (ignored by prepare).
     write_sample_csv(data / "dt=2025-06-29" / "export--a" / "null.csv.gz", seed=1, rows=700, gzip_output=True)
     (data / "dt=2025-06-29" / "export--a" / "null.manifest.json").write_text('{"rows_written": 700}')
@@ -60,11 +61,16 @@ def test_prepare_train_evaluate_publish_as_the_pipeline_runs_them(tmp_path: Path
             "churn",
             "--model-version",
             "auto",
+            "--code-snapshot-dir",
+            str(snapshot),
             cwd=tmp_path,
         )
     )
     counts = json.loads(prepared)["prepare"]
     assert counts["files"] == 2 and counts["rows"] == 1200 and counts["train"] + counts["test"] == 1200
+    # The later steps run this execution's code from prepare's snapshot, as the pipeline does.
+    assert {f"{name}.py" for name in ("train", "evaluate", "publish")} <= set(files_under(snapshot))
+    assert not [name for name in files_under(snapshot) if "__pycache__" in name]
 
     # SageMaker's training job sees the Prepare "train" output as the train channel.
     channel = ml / "input" / "data" / "train"
@@ -72,7 +78,7 @@ def test_prepare_train_evaluate_publish_as_the_pipeline_runs_them(tmp_path: Path
     (channel / "train.csv").write_bytes((processing / "train" / "train.csv").read_bytes())
     env = {"SM_CHANNEL_TRAIN": str(channel), "SM_MODEL_DIR": str(ml / "model")}
     hyperparameters = ["--label", "churned", "--regularization", "1.0", "--max-iter", "1000"]
-    _ok(run_script("train", *hyperparameters, "--training-data-uri", URI, env=env, cwd=tmp_path))
+    _ok(run_script("train", *hyperparameters, "--training-data-uri", URI, env=env, cwd=tmp_path, code=snapshot))
     assert files_under(ml / "model") == ["model.json"]
 
     archive = processing / "model" / "model.tar.gz"
@@ -87,6 +93,7 @@ def test_prepare_train_evaluate_publish_as_the_pipeline_runs_them(tmp_path: Path
             "--output-dir",
             str(processing / "evaluation"),
             cwd=tmp_path,
+            code=snapshot,
         )
     )
     metrics = json.loads((processing / "evaluation" / "metrics.json").read_text())
@@ -113,6 +120,7 @@ def test_prepare_train_evaluate_publish_as_the_pipeline_runs_them(tmp_path: Path
             "--candidate-dir",
             str(candidate),
             cwd=tmp_path,
+            code=snapshot,
         )
     )
     published = files_under(candidate)
