@@ -203,7 +203,7 @@ class LocalJob:
             stderr_tail.append(line)
             self.log(line)
 
-        self.log(f"running {' '.join(argv)}")
+        self.log(f"running {' '.join(argv)} (python: {self.python})")
         try:
             outcome = self.processes.run(
                 command, cwd=cwd, env=env, timeout=timeout, stdout=self.log, stderr=on_stderr, label=self.name
