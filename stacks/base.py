@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdktf import Aspects, TerraformStack
 from constructs import Construct
 
+from building_blocks.kms_key import KmsKey
 from building_blocks.policy_guard import PolicyGuard
 from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
 from platform_config import EnvironmentConfig
@@ -33,6 +34,18 @@ class PlatformStack(TerraformStack):
     def disposable(self) -> bool:
         """Stateful resources may be destroyed only in the local emulator."""
         return self.config.is_local
+
+    def add_key(self, construct_id: str, purpose: str, description: str) -> KmsKey:
+        """A KmsKey aliased `<name_prefix>-<purpose>` with the environment's deletion window, disposable
+        only in `local`: for what a stack owns besides its buckets (logs, environment, dead letters)."""
+        return KmsKey(
+            self,
+            construct_id,
+            alias_name=self.config.resource_name(purpose),
+            description=description,
+            deletion_window_days=self.config.kms_deletion_window_days,
+            disposable=self.disposable,
+        )
 
     def add_access_log_bucket(self, purpose: str) -> SecureBucket:
         """The stack's access-log bucket `<name_prefix>-<purpose>` (construct id "access-logs")."""

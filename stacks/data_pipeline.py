@@ -16,7 +16,6 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_function import LambdaFunction, LambdaFunctionProps
 from building_blocks.policy_guard import PolicyGuard
 from building_blocks.s3_prefix_fan_out import S3PrefixFanOut, S3PrefixFanOutProps
@@ -42,13 +41,8 @@ class DataPipelineStack(PlatformStack):
         self.raw = self.add_bucket("raw-data", self.access_logs)
         self.processed = self.add_bucket("processed-data", self.access_logs)
         # Encrypts what the functions and the state machine own: environment, logs, dead letters.
-        self.key = KmsKey(
-            self,
-            "pipeline-key",
-            alias_name=config.resource_name("data-pipeline"),
-            description="Encrypts the data pipeline's logs, environment and dead letters",
-            deletion_window_days=config.kms_deletion_window_days,
-            disposable=self.disposable,
+        self.key = self.add_key(
+            "pipeline-key", "data-pipeline", "Encrypts the data pipeline's logs, environment and dead letters"
         )
 
         self.processor = LambdaFunction(

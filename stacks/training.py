@@ -19,7 +19,6 @@ from dataclasses import replace
 from cdktf import AssetType, TerraformAsset, TerraformOutput
 from constructs import Construct
 
-from building_blocks.kms_key import KmsKey
 from building_blocks.lambda_package import REPO_ROOT, build_tar_gz, source_files, write_package
 from building_blocks.pipeline_schedule import PipelineSchedule, PipelineScheduleProps
 from building_blocks.policy_guard import PolicyGuard
@@ -98,13 +97,8 @@ class TrainingStack(PlatformStack):
             expire_objects_prefix=RUNS_PREFIX,
         )
         assert self.work.encryption_key is not None
-        self.key = KmsKey(
-            self,
-            "schedule-key",
-            alias_name=config.resource_name("training-schedule"),
-            description="Encrypts the training schedule's input and dead letters",
-            deletion_window_days=config.kms_deletion_window_days,
-            disposable=self.disposable,
+        self.key = self.add_key(
+            "schedule-key", "training-schedule", "Encrypts the training schedule's input and dead letters"
         )
 
         self.code_prefix = self._upload_code()
