@@ -14,7 +14,6 @@ this pipeline. Settings: [<env>.training] in platform_config/environments.toml.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 
 from cdktf import AssetType, TerraformAsset, TerraformOutput
 from constructs import Construct
@@ -107,7 +106,6 @@ class TrainingStack(PlatformStack):
         locations = PipelineLocations(
             region=config.region,
             image_uri=sklearn_image_uri(config.region),
-            role_arn="",  # the pipeline's own role, set by SageMakerPipeline
             work_bucket=config.resource_name("training"),
             work_key_arn=self.work.encryption_key.arn,
             code_prefix=self.code_prefix,
@@ -115,13 +113,13 @@ class TrainingStack(PlatformStack):
             candidate_key_arn=candidate.encryption_key.arn,
             input_data_uri=f"s3://{config.resource_name('processed-data')}/{PROCESSED_PREFIX}{settings.dataset}/",
         )
-        self.locations = locations
         self.pipeline = SageMakerPipeline(
             self,
             "pipeline",
             SageMakerPipelineProps(
                 pipeline_name=config.resource_name("training"),
-                definition=lambda role_arn: build_training_pipeline(settings, replace(locations, role_arn=role_arn)),
+                # the jobs run as the pipeline's own role, which SageMakerPipeline creates first
+                definition=lambda role_arn: build_training_pipeline(settings, locations, role_arn),
                 volume_key=self.work.encryption_key,
                 description=f"Trains {settings.model_name} on {settings.dataset}; publishes candidates",
             ),

@@ -62,11 +62,10 @@ MAX_ITERATIONS = 1000
 
 @dataclass(frozen=True)
 class PipelineLocations:
-    """Where the pipeline reads and writes, and as whom (bucket names, key and role ARNs)."""
+    """Where the pipeline reads and writes (bucket names, code prefix, key ARNs) and with which image."""
 
     region: str
     image_uri: str
-    role_arn: str
     work_bucket: str
     work_key_arn: str
     code_prefix: str  # e.g. "code/training/<sha>/": the scripts and sourcedir.tar.gz
@@ -80,8 +79,10 @@ def run_uri(locations: PipelineLocations, *parts: str) -> Join:
     return Join("/", (f"s3://{locations.work_bucket}/runs", EXECUTION_ID, *parts))
 
 
-def build_training_pipeline(settings: TrainingSettings, locations: PipelineLocations) -> PipelineDefinition:
-    """The pipeline of `settings` (model, gate, instances) over `locations`."""
+def build_training_pipeline(
+    settings: TrainingSettings, locations: PipelineLocations, role_arn: str
+) -> PipelineDefinition:
+    """The pipeline of `settings` (model, gate, instances) over `locations`, its jobs running as `role_arn`."""
     input_data = Parameter("InputDataUri", locations.input_data_uri, "processed CSVs to train on (an S3 prefix)")
     model_name = Parameter("ModelName", settings.model_name, "models/<ModelName>/ in the candidate bucket")
     model_version = Parameter(
@@ -95,7 +96,7 @@ def build_training_pipeline(settings: TrainingSettings, locations: PipelineLocat
     def resources(instance: Parameter, output_key_arn: str) -> JobResources:
         return JobResources(
             image_uri=locations.image_uri,
-            role_arn=locations.role_arn,
+            role_arn=role_arn,
             instance_type=instance.ref,
             volume_kms_key=locations.work_key_arn,
             output_kms_key=output_key_arn,
