@@ -8,11 +8,15 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import random
+import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +177,26 @@ def test_a_version_that_was_published_is_never_overwritten(
     assert set(again["steps"]) == {"Prepare"}  # refused before any training
     assert "version 2.0.0 already exists" in again["steps"]["Prepare"]["FailureReason"]
     assert s3.head_object(Bucket=candidate, Key=manifest_key)["VersionId"] == first
+
+
+def test_make_train_fires_the_schedule_follows_the_steps_and_names_the_candidate(
+    deployed: Synthesized, stack_outputs: Callable[[str], dict[str, Any]], aws: Callable[[str], Any]
+) -> None:
+    wait_for_processed_rows(aws("s3"), stack_outputs("data-pipeline")["processed_data_bucket_name"], "processed/churn/")
+    port = str(deployed.config.emulator_port)
+    result = subprocess.run(
+        [sys.executable, "-m", "tooling.train", "--timeout-minutes", "5"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "ENV": "local", "EMULATOR_PORT": port},
+        capture_output=True,
+        text=True,
+        timeout=360,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "fired schedule mlp-local-training-schedule (as its role mlp-local-training-schedule)"
+    assert any(line.split()[:2] == ["Publish", "Succeeded"] for line in lines)
+    candidate = next(line for line in lines if line.startswith("candidate "))
+    assert candidate.startswith(f"candidate s3://{stack_outputs('artifact-store')['candidate_model_bucket_name']}/")
+    assert next(line for line in lines if line.startswith("metrics ")).split()[1] == "auc"
