@@ -26,6 +26,30 @@ LineSink = Callable[[str], None]
 # Environment names a runtime never takes from user configuration (a function's or a job's
 # Environment): they would point the child at something other than the emulator, or at real AWS.
 STRIPPED_ENV_PREFIXES = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_CA_BUNDLE")
+DUMMY_ACCESS_KEY = "test"  # what the emulator accepts as any identity's key id and secret
+
+
+def no_local_aws_config(home: Path) -> dict[str, str]:
+    """Environment that keeps a child's AWS SDK away from the machine's own configuration: config and
+    credential files under `home` that do not exist, no instance metadata lookups."""
+    return {
+        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def emulator_access(endpoint_url: str, region: str) -> dict[str, str]:
+    """Environment with which a child (a Lambda handler, a pipeline job) reaches AWS as its role here: the
+    emulator's endpoint and dummy keys, in `region`. (On AWS the role's temporary credentials come from the
+    runtime instead.)"""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": DUMMY_ACCESS_KEY,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
 
 
 @dataclass(frozen=True)
@@ -169,4 +193,12 @@ def _reap(process: subprocess.Popen[bytes]) -> int:
         return -signal.SIGKILL
 
 
-__all__ = ["STRIPPED_ENV_PREFIXES", "LineSink", "ProcessGroups", "ProcessOutcome"]
+__all__ = [
+    "DUMMY_ACCESS_KEY",
+    "STRIPPED_ENV_PREFIXES",
+    "LineSink",
+    "ProcessGroups",
+    "ProcessOutcome",
+    "emulator_access",
+    "no_local_aws_config",
+]

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups
+from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups, emulator_access, no_local_aws_config
 
 BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
 LOG_RESULT_BYTES = 4096  # what X-Amz-Log-Result carries on AWS: the last 4 KB
@@ -168,14 +168,8 @@ class LocalLambdaRunner:
                 "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
                 "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_REGION": spec.region,
-                "AWS_DEFAULT_REGION": spec.region,
-                "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                "AWS_CONFIG_FILE": str(self._home / ".aws" / "config"),
-                "AWS_SHARED_CREDENTIALS_FILE": str(self._home / ".aws" / "credentials"),
-                "AWS_EC2_METADATA_DISABLED": "true",
+                **emulator_access(self.endpoint_url, spec.region),
+                **no_local_aws_config(self._home),
             }
         )
         env.pop("AWS_SESSION_TOKEN", None)

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.child_process import emulator_access
 from emulator.extension import Patch, PatchExtension
 from emulator.log_output import LogOutput
 from emulator.sagemaker_pipelines import (
@@ -46,7 +47,6 @@ from emulator.sagemaker_pipelines import (
     PipelineDefinition,
     PipelineRun,
     S3Transfer,
-    job_aws_environment,
     log_to,
 )
 from emulator.sagemaker_pipelines.s3 import client
@@ -132,7 +132,7 @@ class SageMakerPipelineExecution(PatchExtension):
             S3Transfer(client(endpoint, info.region)),
             JobSettings(
                 log=log_to(LOGGER),
-                aws_environment=job_aws_environment(endpoint, info.region),
+                aws_environment=emulator_access(endpoint, info.region),
                 image_pythons=IMAGE_PYTHONS,
             ),
             on_status,

@@ -13,7 +13,7 @@ The moto glue is ``emulator.patches.sagemaker_pipeline_execution`` and
 
 from emulator.sagemaker_pipelines.definition import DefinitionError, PipelineDefinition
 from emulator.sagemaker_pipelines.executor import ExecutionInfo, PipelineRun
-from emulator.sagemaker_pipelines.jobs import JobSettings, job_aws_environment, log_to
+from emulator.sagemaker_pipelines.jobs import JobSettings, log_to
 from emulator.sagemaker_pipelines.s3 import S3Transfer
 
 __all__ = [
@@ -23,6 +23,5 @@ __all__ = [
     "PipelineDefinition",
     "PipelineRun",
     "S3Transfer",
-    "job_aws_environment",
     "log_to",
 ]

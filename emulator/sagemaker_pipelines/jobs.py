@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups, ProcessOutcome
-from emulator.sagemaker_pipelines.s3 import DUMMY_CREDENTIALS, S3Transfer
+from emulator.child_process import STRIPPED_ENV_PREFIXES, ProcessGroups, ProcessOutcome, no_local_aws_config
+from emulator.sagemaker_pipelines.s3 import S3Transfer
 
 LOGGER = logging.getLogger("emulator.sagemaker")
 OPT_ML = "/opt/ml/"
@@ -123,9 +123,7 @@ def environment(
             "TZ": "UTC",
             "PYTHONUNBUFFERED": "1",  # lines reach the log as they are printed
             "PYTHONDONTWRITEBYTECODE": "1",
-            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
-            "AWS_EC2_METADATA_DISABLED": "true",
+            **no_local_aws_config(home),
             **(extra or {}),
         }
     )
@@ -133,18 +131,6 @@ def environment(
         env.pop(name, None)
     env.update(aws or {})
     return env
-
-
-def job_aws_environment(endpoint_url: str, region: str) -> dict[str, str]:
-    """How a job reaches AWS as its role here: the emulator's endpoint and its dummy keys. (On SageMaker
-    the container gets the role's temporary credentials from a credentials endpoint instead.)"""
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"],
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-    }
 
 
 def max_runtime(job: Mapping[str, Any]) -> float:

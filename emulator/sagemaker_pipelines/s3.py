@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+from emulator.child_process import DUMMY_ACCESS_KEY
+
+DUMMY_CREDENTIALS = {"aws_access_key_id": DUMMY_ACCESS_KEY, "aws_secret_access_key": DUMMY_ACCESS_KEY}
 
 
 class TransferError(Exception):
