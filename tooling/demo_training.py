@@ -10,7 +10,6 @@ it was trained on.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -48,8 +47,8 @@ def tour(
     if status != "Succeeded":
         return checks
     bucket = config.resource_name("candidate-models")
-    prefix, metrics = published_candidate(s3, bucket, settings.model_name, execution_arn)
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    candidate = published_candidate(s3, bucket, settings.model_name, execution_arn)
+    prefix, manifest, metrics = candidate.prefix, candidate.manifest, candidate.metrics
     archive_key = prefix + manifest["artifact"]["file"]
     archive = s3.get_object(Bucket=bucket, Key=archive_key)["Body"].read()
     checks.append(

@@ -94,8 +94,17 @@ def follow(
         time.sleep(poll_seconds)
 
 
-def published_candidate(s3: Any, bucket: str, model_name: str, execution_arn: str) -> tuple[str, dict[str, Any]]:
-    """The candidate prefix `models/<name>/<version>/` whose manifest names `execution_arn`, and its metrics.
+@dataclass(frozen=True)
+class Candidate:
+    """A published candidate: its key prefix `models/<name>/<version>/`, manifest and metrics."""
+
+    prefix: str
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+
+
+def published_candidate(s3: Any, bucket: str, model_name: str, execution_arn: str) -> Candidate:
+    """The candidate under `models/<name>/` whose manifest names `execution_arn`.
 
     Manifests are read newest first, so finding the run that just finished costs one or two reads however
     many versions the model has."""
@@ -111,7 +120,7 @@ def published_candidate(s3: Any, bucket: str, model_name: str, execution_arn: st
         if manifest.get("pipeline_execution_arn") == execution_arn:
             prefix = item["Key"].removesuffix(MANIFEST)
             metrics = json.loads(s3.get_object(Bucket=bucket, Key=prefix + METRICS)["Body"].read())
-            return prefix, metrics
+            return Candidate(prefix, manifest, metrics)
     raise LookupError(f"no candidate under s3://{bucket}/models/{model_name}/ names {execution_arn}")
 
 
@@ -153,12 +162,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"training {status.lower()}: {execution.get('FailureReason', 'no reason given')}", file=sys.stderr)
             return 1
         bucket = config.resource_name("candidate-models")
-        prefix, metrics = published_candidate(client("s3", config), bucket, config.training.model_name, execution_arn)
+        candidate = published_candidate(client("s3", config), bucket, config.training.model_name, execution_arn)
     except (ConfigError, RuntimeError, TimeoutError, LookupError, BotoCoreError, ClientError) as exc:
         print(f"train: error: {exc}", file=sys.stderr)
         return 1
-    print(f"candidate s3://{bucket}/{prefix}")
-    print(f"metrics   {format_metrics(metrics)}")
+    print(f"candidate s3://{bucket}/{candidate.prefix}")
+    print(f"metrics   {format_metrics(candidate.metrics)}")
     return 0
 
 

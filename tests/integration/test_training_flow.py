@@ -7,7 +7,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import os
 import random
 import subprocess
@@ -89,8 +88,8 @@ def test_the_fired_schedule_trains_on_processed_data_and_publishes_a_verified_ca
 
     settings = deployed.config.training
     bucket = stack_outputs("artifact-store")["candidate_model_bucket_name"]
-    prefix, metrics = published_candidate(s3, bucket, settings.model_name, execution_arn)
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    candidate = published_candidate(s3, bucket, settings.model_name, execution_arn)
+    prefix, manifest, metrics = candidate.prefix, candidate.manifest, candidate.metrics
     archive = s3.get_object(Bucket=bucket, Key=prefix + "model.tar.gz")["Body"].read()
     assert hashlib.sha256(archive).hexdigest() == manifest["artifact"]["sha256"]
     assert prefix == f"models/{settings.model_name}/{manifest['model']['version']}/"
