@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,20 +58,25 @@ def schedule_name(config: EnvironmentConfig) -> str:
     return config.resource_name("training-schedule")
 
 
-def _is_missing(exc: ClientError) -> bool:
-    return bool(exc.response["Error"]["Code"] == "ResourceNotFoundException")
+def _deployed_and_enabled(what: str, service: str, describe: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`describe()`'s answer for `what` (a schedule or rule); FireError when it is not deployed or not
+    ENABLED, as `service` would not fire it."""
+    try:
+        described = describe()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            raise FireError(f"{what} is not deployed: run `make deploy` first") from exc
+        raise
+    if described.get("State") != "ENABLED":
+        raise FireError(f"{what} is {described.get('State')}: {service} would not fire it")
+    return described
 
 
 def scheduler_target(scheduler: Any, name: str, group: str = "default") -> PipelineTarget:
     """The SageMaker target of an EventBridge Scheduler schedule; FireError when disabled or not one."""
-    try:
-        schedule = scheduler.get_schedule(Name=name, GroupName=group)
-    except ClientError as exc:
-        if _is_missing(exc):
-            raise FireError(f"schedule {name} is not deployed: run `make deploy` first") from exc
-        raise
-    if schedule.get("State") != "ENABLED":
-        raise FireError(f"schedule {name} is {schedule.get('State')}: Scheduler would not fire it")
+    schedule = _deployed_and_enabled(
+        f"schedule {name}", "Scheduler", lambda: scheduler.get_schedule(Name=name, GroupName=group)
+    )
     target = schedule["Target"]
     parameters = target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList")
     if parameters is None:
@@ -81,14 +86,7 @@ def scheduler_target(scheduler: Any, name: str, group: str = "default") -> Pipel
 
 def rule_target(events: Any, name: str) -> PipelineTarget:
     """The SageMaker target of an EventBridge rule; FireError when disabled or it has none."""
-    try:
-        rule = events.describe_rule(Name=name)
-    except ClientError as exc:
-        if _is_missing(exc):
-            raise FireError(f"rule {name} is not deployed: run `make deploy` first") from exc
-        raise
-    if rule.get("State") != "ENABLED":
-        raise FireError(f"rule {name} is {rule.get('State')}: EventBridge would not fire it")
+    _deployed_and_enabled(f"rule {name}", "EventBridge", lambda: events.describe_rule(Name=name))
     for target in events.list_targets_by_rule(Rule=name)["Targets"]:
         parameters = target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList")
         if parameters is not None:
