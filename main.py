@@ -1,7 +1,7 @@
 """CDKTF entry point: synthesize the stacks of one environment ($ENV, default local).
 
-`cdktf synth|deploy` runs this (see cdktf.json). A bad configuration or a policy
-violation ends it with a one-line error and exit code 2, never a traceback.
+`cdktf synth|deploy` runs this (see cdktf.json). A bad configuration, a malformed promotion record or a
+policy violation ends it with a one-line error and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     # Imported after validation so that a config error is reported without loading jsii.
+    from promotion.record import RecordError
     from stacks.app import build_app
 
-    platform = build_app(config)
+    try:
+        platform = build_app(config)
+    except RecordError as exc:
+        print(f"error: promotion record: {exc}", file=sys.stderr)
+        return 2
     try:
         platform.app.synth()
     except RuntimeError:

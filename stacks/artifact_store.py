@@ -5,8 +5,12 @@
     access-log bucket  <name_prefix>-artifact-access-logs  server access logs of both
 
 Each model bucket has its own KMS key, so read access to production data is a grant on the
-production key and nothing else. Promotion (candidate -> production, approved in a GitHub
-environment) is built on `grant_promotion` below by the promotion stack.
+production key and nothing else.
+
+What production holds comes from the environment's promotion record (promotion/record.py): for each
+promoted model, a copy of every version ever promoted and the production pointer serving reads
+(building_blocks/production_model.py). Promoting is therefore a reviewed change to that record plus an
+apply of this stack (`make promote`, .github/workflows/promote-model.yml).
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from constructs import Construct
 
 from building_blocks.iam import Grant, Grantee
 from building_blocks.policy_guard import PolicyGuard
+from building_blocks.production_model import ProductionModel, check_tag_budget
 from platform_config import EnvironmentConfig
+from promotion import record as promotion_record
+from promotion.record import PromotionRecord
 from stacks.base import PlatformStack
 from training.model_naming import AUTO, check_model_name, check_model_version
 
@@ -39,13 +46,43 @@ def model_prefix(model_name: str, version: str) -> str:
 
 
 class ArtifactStoreStack(PlatformStack):
-    """The candidate and production model buckets of one environment."""
+    """The candidate and production model buckets of one environment, and what production serves.
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, guard: PolicyGuard) -> None:
+    Args:
+        promotions: the promotion record to deploy; default the environment's own file
+            (`promotion.record.record_path`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        guard: PolicyGuard,
+        promotions: PromotionRecord | None = None,
+    ) -> None:
         super().__init__(scope, "artifact-store", config=config, guard=guard)
         self.access_logs = self.add_access_log_bucket("artifact-access-logs")
         self.candidate = self.add_bucket("candidate-models", self.access_logs)
         self.production = self.add_bucket("production-models", self.access_logs)
+        if promotions is None:
+            path = promotion_record.record_path(config.name, config.local_state_dir)
+            promotions = promotion_record.load(path, config.name)
+        self.promotions = promotions
+        if promotions.models:
+            check_tag_budget(config.default_tags())
+        self.production_models = {
+            current.model: ProductionModel(
+                self,
+                f"production-{current.model}",
+                model=current.model,
+                record=promotions,
+                candidate=self.candidate,
+                production=self.production,
+                disposable=self.disposable,
+            )
+            for current in promotions.productions()
+        }
 
         for label, bucket in (
             ("candidate_model", self.candidate),
