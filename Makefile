@@ -23,7 +23,7 @@ CONTAINER_PIPENV_VERSION := 2025.0.4
 # checkpoint calls), exported to every target from the same code: tooling/shell_env.py.
 $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
-.PHONY: help setup toolchain env synth deploy destroy backfill train emulator emulator-stop test lint demo bench-synth bench-processor \
+.PHONY: help setup toolchain env synth deploy destroy backfill train promote rollback promotions emulator emulator-stop test lint demo bench-synth bench-processor \
 	sample-data clean
 
 help: ## list the targets
@@ -76,6 +76,19 @@ backfill: setup ## reprocess every raw object under PREFIX (default incoming/), 
 
 train: setup ## run the training pipeline once and follow it (local: fires the deployed schedule)
 	@$(PY) -m tooling.train
+
+# MODEL, VERSION and REASON reach the CLI as environment variables, never spliced into the shell line.
+export MODEL VERSION REASON
+promote: setup ## promote a candidate: MODEL=churn VERSION=1.0.3 [REASON=..] [YES=1] (check, stage, plan, apply, verify)
+	@if [ -z "$${MODEL:-}" ] || [ -z "$${VERSION:-}" ]; then echo "usage: make promote MODEL=<name> VERSION=<version> [REASON=...] [YES=1]" >&2; exit 2; fi
+	@$(PY) -m promotion promote "$$MODEL" "$$VERSION" $${REASON:+--reason "$$REASON"}
+
+rollback: setup ## put MODEL's previous production version back: MODEL=churn [REASON=..] [YES=1]
+	@if [ -z "$${MODEL:-}" ]; then echo "usage: make rollback MODEL=<name> [REASON=...] [YES=1]" >&2; exit 2; fi
+	@$(PY) -m promotion rollback "$$MODEL" --apply $${REASON:+--reason "$$REASON"}
+
+promotions: setup ## the promotion history of MODEL (default: the training model) in ENV
+	@$(PY) -m promotion history "$${MODEL:-$$($(PY) -c 'import platform_config; print(platform_config.load().training.model_name)')}"
 
 emulator: setup ## start the local AWS emulator in the background (idempotent)
 	$(PY) -m emulator start --detach --reset-dir .state/local

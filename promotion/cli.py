@@ -10,6 +10,7 @@
     verify MODEL            production holds the record's bytes (sha256), tags and pointer
     history MODEL           the audit trail
     promote MODEL VERSION   all of it locally: check, stage, plan, confirm, apply, verify (make promote)
+    rollback MODEL --apply  the same for a rollback (make rollback)
 
 ENV selects the environment (make sets it; default local). Exit 0 on success (a step already done counts),
 1 with one line `promotion: error: ...` when refused or failed, 2 for usage errors. Staging writes only the
@@ -36,9 +37,8 @@ from promotion import record as records
 from promotion.candidate import Candidate, CandidateError, check_names, inspect_candidate
 from promotion.deployed import (
     ProductionStateError,
-    check_not_behind,
     deployed_pointers,
-    pointed_models,
+    guard_record,
     read_pointer,
     verify,
 )
@@ -71,8 +71,7 @@ class Context:
 
     @property
     def record_name(self) -> str:
-        path = self.record_path
-        return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+        return records.display_path(self.record_path)
 
     @property
     def candidate_bucket(self) -> str:
@@ -99,10 +98,7 @@ class Context:
     def checked_record(self) -> tuple[PromotionRecord, dict[str, Any]]:
         """The record and the deployed pointers, after refusing a record that is behind production."""
         record = self.load_record()
-        models = set(record.models) | set(pointed_models(self.s3, self.production_bucket))
-        deployed = deployed_pointers(self.s3, self.production_bucket, sorted(models))
-        check_not_behind(record, deployed, self.record_name)
-        return record, deployed
+        return record, guard_record(self.s3, self.production_bucket, record, self.record_name)
 
 
 def emit(line: str = "") -> None:
@@ -288,12 +284,9 @@ def history(context: Context, model: str) -> None:
         emit(f"       reason: {entry.reason}")
 
 
-def promote(
-    context: Context, model: str, version: str, reason: str, approver: str, confirm: Callable[[str], bool]
-) -> None:
-    """check -> stage -> plan -> confirm -> apply -> verify. A plan that fails or is declined takes the newly
-    staged entry back out; a failed apply leaves it staged (run again to retry, or discard it)."""
-    staged = stage(context, model, version, reason, approver)
+def deliver(context: Context, model: str, staged: bool, confirm: Callable[[str], bool]) -> None:
+    """plan -> confirm -> apply -> verify what was just staged. A plan that fails or is declined takes a newly
+    `staged` entry back out; a failed apply leaves it staged (run again to retry, or discard it)."""
     try:
         planned = plan(context)
         if not planned.has_changes:
@@ -394,7 +387,9 @@ def parser() -> argparse.ArgumentParser:
     ):
         sub.add_argument("--reason", help="why (required outside local)")
         sub.add_argument("--approver", help="who answers for it (default: GITHUB_ACTOR, git user.email, $USER)")
-    commands.choices["promote"].add_argument("--yes", action="store_true", help="apply without asking")
+    commands.choices["rollback"].add_argument("--apply", action="store_true", help="then plan, confirm, apply, verify")
+    for name in ("promote", "rollback"):
+        commands.choices[name].add_argument("--yes", action="store_true", help="apply without asking (or YES=1)")
     command("discard", "drop MODEL's staged entry that was never applied", "model")
     command("plan", "plan the artifact store into a saved plan").add_argument(
         "--summary-file", type=Path, help="also append the plan as Markdown here (e.g. $GITHUB_STEP_SUMMARY)"
@@ -412,6 +407,7 @@ def run(args: argparse.Namespace, config: EnvironmentConfig) -> int:
     if args.command in ("stage", "rollback", "promote") and reason is None:
         raise Refused(f"--reason is required in {config.name}: say why this changes production")
     approver = getattr(args, "approver", None) or identity.approver()
+    assume_yes = getattr(args, "yes", False) or os.environ.get("YES", "") not in ("", "0")
     match args.command:
         case "check":
             check(context, args.model, args.version)
@@ -419,7 +415,9 @@ def run(args: argparse.Namespace, config: EnvironmentConfig) -> int:
         case "stage":
             stage(context, args.model, args.version, reason, approver)
         case "rollback":
-            rollback(context, args.model, reason, approver)
+            staged = rollback(context, args.model, reason, approver)
+            if args.apply:
+                deliver(context, args.model, staged, terminal_confirm(assume_yes))
         case "discard":
             discard(context, args.model)
         case "plan":
@@ -431,8 +429,8 @@ def run(args: argparse.Namespace, config: EnvironmentConfig) -> int:
         case "history":
             history(context, args.model)
         case "promote":
-            assume_yes = args.yes or os.environ.get("YES", "") not in ("", "0")
-            promote(context, args.model, args.version, reason, approver, terminal_confirm(assume_yes))
+            staged = stage(context, args.model, args.version, reason, approver)
+            deliver(context, args.model, staged, terminal_confirm(assume_yes))
     return 0
 
 

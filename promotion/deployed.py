@@ -78,6 +78,14 @@ def check_not_behind(record: PromotionRecord, deployed: dict[str, Pointer], reco
             )
 
 
+def guard_record(s3: Any, bucket: str, record: PromotionRecord, record_name: str) -> dict[str, Pointer]:
+    """The deployed pointers of every model in the record or in the bucket, after `check_not_behind`."""
+    models = set(record.models) | set(pointed_models(s3, bucket))
+    deployed = deployed_pointers(s3, bucket, sorted(models))
+    check_not_behind(record, deployed, record_name)
+    return deployed
+
+
 @dataclass(frozen=True)
 class Verified:
     model: str

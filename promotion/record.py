@@ -209,6 +209,12 @@ def record_path(environment: str, local_state_dir: Path | None = None) -> Path:
     return TRACKED_RECORDS / f"{environment}.json"
 
 
+def display_path(path: Path) -> str:
+    """`path` relative to the repository when it is inside it (messages name files as a user sees them)."""
+    root = TRACKED_RECORDS.parent.parent
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def load(path: Path, environment: str) -> PromotionRecord:
     """Read and check `path`. A missing local record is empty; a missing tracked record is an error, because
     deploying without it would point production back at nothing."""

@@ -3,8 +3,9 @@
 Steps: deploy (cdktf, streamed), then read the stacks' outputs, inspect each bucket in
 the emulator, show that the candidate bucket's policy refuses an upload with the wrong encryption, run sample data
 through the data pipeline (tooling/demo_data_pipeline.py), train a candidate model on what it
-processed by firing the training schedule (tooling/demo_training.py), and print a summary a
-newcomer can follow. The emulator is left running for exploration.
+processed by firing the training schedule (tooling/demo_training.py), promote that candidate to
+production (tooling/demo_promotion.py), and print a summary a newcomer can follow. The emulator
+is left running for exploration.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import platform_config
-from tooling import aws_clients, demo_data_pipeline, demo_training, deploy
+from tooling import aws_clients, demo_data_pipeline, demo_promotion, demo_training, deploy
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ def main() -> int:
         name = store[f"{output}_bucket_name"]
         print(f"  {role:<12} {name}")
         print(f"  {'':<12} {describe_bucket(s3, name)}")
-    print("  Training publishes to candidate under models/<name>/<version>/; serving reads production;")
-    print("  promotion (candidate -> production) is a manual-approval workflow (coming next).")
+    print("  Training publishes to candidate under models/<name>/<version>/; promotion copies an approved version")
+    print("  to production and moves models/<name>/production.json, the pointer serving reads.")
     checks = [refuses_other_encryption(s3, store["candidate_model_bucket_name"])]
     try:
         pipeline_checks = demo_data_pipeline.tour(
@@ -93,13 +94,19 @@ def main() -> int:
     except TimeoutError as exc:
         pipeline_checks = [(False, str(exc))]
     checks += [Check(ok, text) for ok, text in pipeline_checks]
+    candidate = None
     try:
-        training_checks = demo_training.tour(
+        training_checks, candidate = demo_training.tour(
             config, s3, aws_clients.client("sagemaker", config), candidate_key_arn=store["candidate_model_key_arn"]
         )
     except (TimeoutError, LookupError) as exc:
         training_checks = [(False, str(exc))]
     checks += [Check(ok, text) for ok, text in training_checks]
+    if candidate is None:
+        checks.append(Check(False, "no candidate was published, so nothing was promoted"))
+    else:
+        model = candidate.manifest["model"]
+        checks += [Check(ok, text) for ok, text in demo_promotion.tour(config, s3, model["name"], model["version"])]
     print("\nChecks against the running emulator:")
     for check in checks:
         print(check)
@@ -107,6 +114,8 @@ def main() -> int:
     print("  make demo            run again: Terraform reports no changes")
     print("  make backfill PREFIX=incoming/churn/   reprocess what is in the raw bucket (works again at once)")
     print("  make train           fire the training schedule again and follow the pipeline step by step")
+    print("  make promote MODEL=churn VERSION=<version>   promote another candidate (asks first; YES=1 does not)")
+    print("  make rollback MODEL=churn   put the previous production version back; make promotions: the history")
     print('  eval "$(make env)"; npx cdktf diff local-data-pipeline   cdktf by hand (README: Using cdktf directly)')
     print("  make test            the test suite (unit, emulator, checkov, integration)")
     print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")

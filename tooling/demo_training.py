@@ -15,7 +15,7 @@ from typing import Any
 
 from platform_config import EnvironmentConfig
 from tooling.fire_schedule import FireError, fire
-from tooling.train import follow, format_metrics, list_steps, published_candidate
+from tooling.train import Candidate, follow, format_metrics, list_steps, published_candidate
 
 PIPELINE_STEPS = ("Prepare", "Train", "Evaluate", "QualityGate", "Publish")
 TIMEOUT_SECONDS = 600
@@ -23,13 +23,14 @@ TIMEOUT_SECONDS = 600
 
 def tour(
     config: EnvironmentConfig, s3: Any, sagemaker: Any, *, candidate_key_arn: str, emit: Callable[[str], None] = print
-) -> list[tuple[bool, str]]:
-    """Run one training execution through the deployed schedule; checks of what it produced."""
+) -> tuple[list[tuple[bool, str]], Candidate | None]:
+    """Run one training execution through the deployed schedule; checks of what it produced, and the
+    candidate it published (None when it published none)."""
     settings = config.training
     try:
         target, execution_arn = fire(config)
     except FireError as exc:
-        return [(False, f"the training schedule could not fire: {exc}")]
+        return [(False, f"the training schedule could not fire: {exc}")], None
     checks = [
         (True, f"fired {config.resource_name('training-schedule')} as its role: {execution_arn.rsplit('/', 1)[-1]}")
     ]
@@ -45,7 +46,7 @@ def tour(
         )
     )
     if status != "Succeeded":
-        return checks
+        return checks, None
     bucket = config.resource_name("candidate-models")
     candidate = published_candidate(s3, bucket, settings.model_name, execution_arn)
     prefix, manifest, metrics = candidate.prefix, candidate.manifest, candidate.metrics
@@ -76,4 +77,4 @@ def tour(
     )
     emit(f"  candidate  s3://{bucket}/{prefix}")
     emit(f"  metrics    {format_metrics(metrics)}")
-    return checks
+    return checks, candidate

@@ -6,9 +6,10 @@ Runs `cdktf <action> '<env>-*' --auto-approve`, streaming its output, and ends w
 line per stack: what Terraform changed ("no changes" on a re-run). For `local` it checks
 the emulator answers first and gives Terraform dummy credentials, so no real AWS
 credentials from the caller's shell are ever used against it. For `dev`/`prod` it stops
-with one line (exit 2) when the shell has no AWS credentials. Terraform's per-stack warning
-about provider checksums for one platform (expected with the offline mirror) is replaced by
-one explanatory line at the end.
+with one line (exit 2) when the shell has no AWS credentials. Before deploying it refuses a
+promotion record older than what production serves (promotion.deployed.check_not_behind), so no
+deploy reverts a promotion. Terraform's per-stack warning about provider checksums for one
+platform (expected with the offline mirror) is replaced by one explanatory line at the end.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import platform_config
 from platform_config import EnvironmentConfig
-from tooling.aws_clients import require_emulator
+from tooling.aws_clients import client, require_emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # cdktf prefixes each line with the stack name; continuation lines are only indented.
@@ -163,6 +164,20 @@ def check_credentials(config: EnvironmentConfig, environ: Mapping[str, str]) -> 
         )
 
 
+def check_promotions_current(config: EnvironmentConfig) -> None:
+    """RuntimeError when production serves a promotion that this checkout's record lacks: deploying it would
+    put production back on an older model (an apply from a branch or a merge that predates a promotion)."""
+    from promotion import record
+    from promotion.deployed import guard_record
+
+    path = record.record_path(config.name, config.local_state_dir)
+    try:
+        promotions = record.load(path, config.name)
+    except record.RecordError as exc:
+        raise RuntimeError(f"promotion record: {exc}") from exc
+    guard_record(client("s3", config), config.resource_name("production-models"), promotions, record.display_path(path))
+
+
 def run(
     action: str, config: EnvironmentConfig, *, environ: Mapping[str, str] | None = None, stream=sys.stdout
 ) -> list[StackResult]:
@@ -176,6 +191,8 @@ def run(
         )
     if not config.is_local:
         check_credentials(config, environ)
+    if action == "deploy":
+        check_promotions_current(config)
     outputs_file(config).parent.mkdir(parents=True, exist_ok=True)
     command = cdktf_command(action, config, bool(environ.get("CDKTF_SKIP_PROVIDER_LOCK")))
     lines: list[str] = []

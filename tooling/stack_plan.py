@@ -164,19 +164,23 @@ def apply_plan(config: EnvironmentConfig, stack_dir: Path, plan_file: Path, *, s
     if not plan_file.exists():
         raise TerraformError(f"no saved plan at {plan_file}: plan first")
     init(config, stack_dir)
-    _run(
-        ["terraform", "apply", "-no-color", "-input=false", "-lock-timeout=5m", str(plan_file)],
-        stack_dir,
-        config,
-        stream=stream,
-    )
+    command = ["terraform", "apply", "-no-color", "-input=false", "-lock-timeout=5m", str(plan_file)]
+    _run(command, stack_dir, config, stream=stream, until="Outputs:")
+    plan_file.unlink()  # applied: a second apply of it could only fail as stale
 
 
 def _run(
-    command: list[str], cwd: Path, config: EnvironmentConfig, *, stream: TextIO = sys.stdout, echo: bool = True
+    command: list[str],
+    cwd: Path,
+    config: EnvironmentConfig,
+    *,
+    stream: TextIO = sys.stdout,
+    echo: bool = True,
+    until: str | None = None,
 ) -> str:
     """Run `command`; with `echo` its output lines go to `stream` as they come (Terraform's provider lock-file
-    box filtered as in deploy). Returns stdout; TerraformError with the output's tail when it fails."""
+    box filtered as in deploy; nothing from a line starting with `until` on, e.g. apply's list of every stack
+    output). Returns stdout; TerraformError with the output's tail (when not echoed already) if it fails."""
     environment = terraform_environment(config)
     if not echo:
         result = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
@@ -185,20 +189,24 @@ def _run(
         return result.stdout
     lines: list[str] = []
     warnings = LockFileWarningFilter()
+    echoing = True
     with subprocess.Popen(
         command, cwd=cwd, env=environment, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
-            stream.writelines(warnings.feed(line))
-            stream.flush()
+            echoing = echoing and not (until and line.startswith(until))
+            if echoing:
+                stream.writelines(warnings.feed(line))
+                stream.flush()
     stream.writelines(warnings.flush())
     if process.returncode != 0:
-        _fail(command, cwd, process.returncode, "".join(lines))
+        _fail(command, cwd, process.returncode, "")
     return "".join(lines)
 
 
 def _fail(command: list[str], cwd: Path, code: int, output: str) -> None:
     tail = "\n".join(output.rstrip().splitlines()[-30:])
-    raise TerraformError(f"`{' '.join(command)}` failed (exit {code}) in {cwd}:\n{tail}")
+    where = f"`{' '.join(command)}` failed (exit {code}) in {cwd}"
+    raise TerraformError(f"{where}:\n{tail}" if tail else f"{where} (its output is above)")
