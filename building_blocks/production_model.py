@@ -23,7 +23,7 @@ from constructs import Construct
 from building_blocks.provider_modules import install_lightweight_provider_package
 from building_blocks.secure_bucket import SecureBucket
 from promotion import pointer
-from promotion.record import Production, PromotionRecord
+from promotion.record import PromotionRecord
 
 install_lightweight_provider_package()
 from cdktf_cdktf_provider_aws.s3_object import S3Object  # noqa: E402
@@ -99,7 +99,7 @@ class ProductionModel(Construct):
             "pointer",
             bucket=production.bucket.bucket,
             key=pointer.pointer_key(model),
-            content=pointer.dumps(pointer_document(current)),
+            content=pointer.dumps(pointer.for_production(current)),
             content_type="application/json",
             server_side_encryption="aws:kms",
             kms_key_id=production.encryption_key.arn,
@@ -107,25 +107,3 @@ class ProductionModel(Construct):
             depends_on=[self.copies[current.version]],
             lifecycle=lifecycle,
         )
-
-
-def pointer_document(current: Production) -> dict:
-    """The pointer content for what production serves: the version's bytes and the entry that put it there."""
-    entry = current.entry
-    return pointer.pointer_document(
-        model=current.model,
-        version=current.version,
-        sha256=entry.sha256,
-        size=entry.bytes,
-        sequence=current.sequence,
-        promotion={
-            "action": entry.action,
-            "approved_by": entry.approved_by,
-            "approved_at": entry.approved_at,
-            "reason": entry.reason,
-            "run": entry.run,
-            "git_sha": entry.git_sha,
-        },
-        quality={"metric": entry.quality.metric, "value": entry.quality.value, "threshold": entry.quality.threshold},
-        training_data_uri=entry.training_data_uri,
-    )

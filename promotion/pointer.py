@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from promotion.record import Production
 from training.model_naming import check_model_name, check_model_version
 
 POINTER_FORMAT = "ml-platform/production-pointer"
@@ -91,6 +92,29 @@ def pointer_document(
         "quality": quality,
         "training_data_uri": training_data_uri,
     }
+
+
+def for_production(current: Production) -> dict[str, Any]:
+    """The pointer document for what the record says production serves: the version's bytes and the entry
+    that put it there."""
+    entry = current.entry
+    return pointer_document(
+        model=current.model,
+        version=current.version,
+        sha256=entry.sha256,
+        size=entry.bytes,
+        sequence=current.sequence,
+        promotion={
+            "action": entry.action,
+            "approved_by": entry.approved_by,
+            "approved_at": entry.approved_at,
+            "reason": entry.reason,
+            "run": entry.run,
+            "git_sha": entry.git_sha,
+        },
+        quality={"metric": entry.quality.metric, "value": entry.quality.value, "threshold": entry.quality.threshold},
+        training_data_uri=entry.training_data_uri,
+    )
 
 
 def dumps(document: dict[str, Any]) -> str:

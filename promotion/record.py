@@ -153,7 +153,7 @@ class PromotionRecord:
         if len(stack) < 2:
             raise RecordError(
                 f"model {model} has no earlier production version in {self.environment} to roll back to "
-                f"(only {stack[0]} was promoted)"
+                f"({stack[0]} is the oldest one not rolled back already)"
             )
         return stack[-2]
 
