@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import subprocess
@@ -110,7 +111,7 @@ def fetch_reviewers(
             body = response.read()
     except urllib.error.HTTPError as exc:
         raise ApprovalsError(f"GET {url}: HTTP {exc.code} {exc.reason}{_api_message(exc)}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise ApprovalsError(f"GET {url}: {reason}") from exc
     try:

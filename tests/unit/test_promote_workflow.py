@@ -208,7 +208,7 @@ def test_each_job_runs_the_promotion_steps_the_cli_has() -> None:
 def test_every_command_line_parses_with_its_cli(job: str) -> None:
     """With inputs that start with a dash: `--` and `--option=value` keep each one a value (check refuses the name
     later, with its own message), never an option."""
-    values = {"MODEL": "-h", "VERSION": "1.0.3", "REASON": "-x retrain", "GITHUB_STEP_SUMMARY": "/tmp/summary.md"}
+    values = {"MODEL": "-h", "VERSION": "1.0.3", "REASON": "-x retrain", "GITHUB_STEP_SUMMARY": "summary.md"}
     for module, arguments in commands(job):
         argv = [re.sub(r"\$(\w+)", lambda match: values[match[1]], argument) for argument in arguments]
         parser = {"promotion": cli.parser, "promotion.record_commit": record_commit.parser}[module]()
