@@ -5,6 +5,8 @@ From the promotion record (promotion/record.py) it declares, for one model:
 - one `aws_s3_object_copy` per version ever promoted, candidate -> production at the same key
   `models/<model>/<version>/model.tar.gz`. The version is in the key, so a new promotion is a new
   resource and never replaces (deletes) an earlier copy; `source` is `bucket/key` (not an ARN);
+  `copy_if_match` is the ETag of the bytes `check` hashed, so a candidate overwritten after the check
+  (training's role may write candidates) is never copied;
   `checksum_algorithm = "SHA256"` makes S3 compute the copy's checksum, which `verify` compares with
   the record; `tagging_directive = "REPLACE"` so the tags below are applied (with COPY they are
   ignored and every plan shows a diff). The copy is tagged from the entry that first promoted that
@@ -79,6 +81,8 @@ class ProductionModel(Construct):
                 bucket=production.bucket.bucket,
                 key=key,
                 source=f"{candidate.bucket.bucket}/{key}",
+                # The bytes the check hashed, or nothing: S3 refuses the copy (412) if the candidate changed since.
+                copy_if_match=first.etag,
                 server_side_encryption="aws:kms",
                 kms_key_id=production.encryption_key.arn,
                 bucket_key_enabled=True,

@@ -25,6 +25,7 @@ MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 MANIFEST_VERSION = 1
 CHUNK_BYTES = 8 * 1024 * 1024
+COPY_OBJECT_MAX_BYTES = 5 * 1024**3  # aws_s3_object_copy is one CopyObject call
 
 Progress = Callable[[int, int], None]  # (bytes hashed so far, total bytes)
 
@@ -34,11 +35,21 @@ class CandidateError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class HashedObject:
+    """An object's bytes as read once: their sha256 and size, and the ETag S3 gave for exactly those bytes."""
+
+    sha256: str
+    bytes: int
+    etag: str
+
+
+@dataclass(frozen=True)
 class Candidate:
     model: str
     version: str
     sha256: str
     bytes: int
+    etag: str
     manifest_sha256: str
     training_data_uri: str
     quality: Quality
@@ -117,10 +128,15 @@ def inspect_candidate(
         raise CandidateError(f"{location}{METRICS_FILE} is not JSON: {exc}") from exc
     quality = check_quality(metrics, metric, threshold, location + METRICS_FILE)
 
-    actual, actual_size = hash_object(s3, bucket, prefix + ARCHIVE_FILE, progress)
-    if actual_size != size or actual != sha256:
+    if size > COPY_OBJECT_MAX_BYTES:
         raise CandidateError(
-            f"{location}{ARCHIVE_FILE} has sha256 {actual} ({actual_size} bytes) but its manifest records "
+            f"{location}{ARCHIVE_FILE} is {size:,} bytes: one CopyObject copies at most 5 GB "
+            "(README: Promotion); publish a smaller archive"
+        )
+    archive = hash_object(s3, bucket, prefix + ARCHIVE_FILE, progress)
+    if archive.bytes != size or archive.sha256 != sha256:
+        raise CandidateError(
+            f"{location}{ARCHIVE_FILE} has sha256 {archive.sha256} ({archive.bytes} bytes) but its manifest records "
             f"{sha256} ({size} bytes): the archive changed after it was published"
         )
     return Candidate(
@@ -128,14 +144,15 @@ def inspect_candidate(
         version=version,
         sha256=sha256,
         bytes=size,
+        etag=archive.etag,
         manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
         training_data_uri=training_data_uri,
         quality=quality,
     )
 
 
-def hash_object(s3: Any, bucket: str, key: str, progress: Progress | None = None) -> tuple[str, int]:
-    """(hex sha256, size) of an object's bytes, read in chunks (memory stays flat for any model size)."""
+def hash_object(s3: Any, bucket: str, key: str, progress: Progress | None = None) -> HashedObject:
+    """An object's sha256, size and ETag from one GET, read in chunks (memory stays flat for any model size)."""
     response = _get(s3, bucket, key)
     total = int(response.get("ContentLength", 0))
     digest, done = hashlib.sha256(), 0
@@ -144,7 +161,7 @@ def hash_object(s3: Any, bucket: str, key: str, progress: Progress | None = None
         done += len(chunk)
         if progress is not None:
             progress(done, total)
-    return digest.hexdigest(), done
+    return HashedObject(digest.hexdigest(), done, str(response["ETag"]))
 
 
 def published_versions(s3: Any, bucket: str, model: str) -> list[str]:

@@ -5,7 +5,8 @@
     stage MODEL VERSION     check, then append the promotion to the environment's record
     rollback MODEL          append a rollback to the version production served before
     discard MODEL           drop the newest entry of MODEL if it was never applied
-    plan                    synthesize, plan the artifact store stack into a saved plan, show what changes
+    plan [--model M]        synthesize, plan the artifact store stack into a saved plan, show what changes;
+                            with --model, refuse a plan that changes anything but that model's promotion
     apply                   apply exactly that saved plan
     verify MODEL            production holds the record's bytes (sha256), tags and pointer
     history MODEL           the audit trail
@@ -39,6 +40,7 @@ from promotion.deployed import (
     ProductionStateError,
     deployed_pointers,
     guard_record,
+    pending_entries,
     read_pointer,
     verify,
 )
@@ -154,6 +156,7 @@ def stage(context: Context, model: str, version: str, reason: str, approver: str
         version=version,
         sha256=candidate.sha256,
         bytes=candidate.bytes,
+        etag=candidate.etag,
         manifest_sha256=candidate.manifest_sha256,
         training_data_uri=candidate.training_data_uri,
         quality=candidate.quality,
@@ -189,6 +192,7 @@ def rollback(context: Context, model: str, reason: str, approver: str) -> bool:
         version=target,
         sha256=first.sha256,
         bytes=first.bytes,
+        etag=first.etag,
         manifest_sha256=first.manifest_sha256,
         training_data_uri=first.training_data_uri,
         quality=first.quality,
@@ -216,6 +220,13 @@ def discard(context: Context, model: str) -> None:
             f"{model} has no staged entry to discard in {context.record_name} (to undo a deployed one: rollback)"
         )
     history = record.history(model)[:-1]
+    key = artifact_key(model, pending.version)
+    copied_before = any(entry.version == pending.version for entry in history)
+    if not copied_before and object_exists(context.s3, context.production_bucket, key):
+        raise Refused(
+            f"s3://{context.production_bucket}/{key} was copied by an apply that did not finish: finish it "
+            "(python -m promotion plan, then apply) instead of discarding the entry that declares it"
+        )
     models = {name: entries for name, entries in record.models.items() if name != model}
     if history:
         models[model] = history
@@ -223,14 +234,25 @@ def discard(context: Context, model: str) -> None:
     emit(f"discarded: {pending.action} {model} {pending.version} from {context.record_name}")
 
 
-def plan(context: Context, summary_file: Path | None = None) -> stack_plan.StackPlan:
-    """Synthesize and plan the artifact store stack into the saved plan file; print what it changes."""
+def plan(context: Context, summary_file: Path | None = None, model: str | None = None) -> stack_plan.StackPlan:
+    """Synthesize and plan the artifact store stack into the saved plan file; print what it changes. With
+    `model`, refuse (and delete) a plan that changes anything but that model's copies and pointer: what the
+    reviewers approve is the promotion and nothing else, and the promotion role may do nothing else."""
     context.checked_record()
     emit(f"synthesizing {context.config.name} into {context.outdir} ...")
     stack_plan.synth(context.config, context.outdir)
     emit(f"planning {context.stack_dir.name} ...")
     planned = stack_plan.plan_stack(context.config, context.stack_dir, context.plan_file)
     emit(planned.text())
+    foreign = [change for change in planned.changes if model is not None and not promotes(change, model)]
+    if foreign:
+        context.plan_file.unlink()
+        listed = ", ".join(f"{change.verb} {change.address}" for change in foreign[:5])
+        raise Refused(
+            f"the plan also changes {len(foreign)} resource(s) that are not {model}'s promotion ({listed}"
+            f"{', ...' if len(foreign) > 5 else ''}): deploy those first (make deploy ENV={context.config.name}), "
+            "then plan the promotion again"
+        )
     pointer_lines = pointer_changes(planned)
     for line in pointer_lines:
         emit(f"  {line}")
@@ -288,17 +310,30 @@ def deliver(context: Context, model: str, staged: bool, confirm: Callable[[str],
     """plan -> confirm -> apply -> verify what was just staged. A plan that fails or is declined takes a newly
     `staged` entry back out; a failed apply leaves it staged (run again to retry, or discard it)."""
     try:
-        planned = plan(context)
+        planned = plan(context, model=model)
         if not planned.has_changes:
             raise Refused("the plan changes nothing: is the record already applied? (python -m promotion verify)")
         if not confirm(f"Apply this plan to {context.config.name}? [y/N] "):
             raise Refused("not applied: the plan was declined")
     except BaseException:
         if staged:
-            discard(context, model)
+            try:
+                discard(context, model)
+            except (Refused, RecordError, ClientError, BotoCoreError) as cleanup:  # report the first failure
+                print(f"promotion: the staged entry could not be taken back out: {cleanup}", file=sys.stderr)
         raise
     apply(context)
     verify_model(context, model)
+
+
+def promotes(change: stack_plan.PlannedChange, model: str) -> bool:
+    """A change a promotion of `model` may make: create one of its copies, create or update its pointer."""
+    logical_id = change.address.split(".", 1)[-1]
+    if not logical_id.startswith(f"production-{model}_"):  # construct path production-<model>/...; "_" ends it
+        return False
+    if change.type == "aws_s3_object_copy":
+        return change.verb == "create"
+    return change.type == "aws_s3_object" and change.verb in ("create", "update")
 
 
 def pointer_changes(planned: stack_plan.StackPlan) -> list[str]:
@@ -324,9 +359,8 @@ def _pointer_version(content: Any) -> str | None:
 
 def _pending(record: PromotionRecord, deployed: dict[str, Any], model: str) -> Entry | None:
     """`model`'s newest entry when it is not deployed yet (the pointer carries an older sequence)."""
-    history = record.history(model)
-    applied = deployed[model].sequence if model in deployed else 0
-    return history[-1] if len(history) > applied else None
+    pending = pending_entries(record, deployed, model)
+    return pending[-1] if pending else None
 
 
 def _pending_message(context: Context, model: str, pending: Entry) -> str:
@@ -391,9 +425,11 @@ def parser() -> argparse.ArgumentParser:
     for name in ("promote", "rollback"):
         commands.choices[name].add_argument("--yes", action="store_true", help="apply without asking (or YES=1)")
     command("discard", "drop MODEL's staged entry that was never applied", "model")
-    command("plan", "plan the artifact store into a saved plan").add_argument(
+    planner = command("plan", "plan the artifact store into a saved plan")
+    planner.add_argument(
         "--summary-file", type=Path, help="also append the plan as Markdown here (e.g. $GITHUB_STEP_SUMMARY)"
     )
+    planner.add_argument("--model", help="refuse a plan that changes anything but this model's promotion")
     command("apply", "apply the saved plan")
     command("verify", "production matches the record", "model")
     command("history", "the audit trail", "model")
@@ -421,7 +457,7 @@ def run(args: argparse.Namespace, config: EnvironmentConfig) -> int:
         case "discard":
             discard(context, args.model)
         case "plan":
-            plan(context, args.summary_file)
+            plan(context, args.summary_file, args.model)
         case "apply":
             apply(context)
         case "verify":

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from promotion.candidate import hash_object
 from promotion.pointer import Pointer, PointerError, artifact_key, parse_pointer, pointer_key
-from promotion.record import PromotionRecord
+from promotion.record import Entry, PromotionRecord
 from tooling.aws_clients import object_exists
 
 
@@ -84,6 +84,26 @@ def guard_record(s3: Any, bucket: str, record: PromotionRecord, record_name: str
     deployed = deployed_pointers(s3, bucket, sorted(models))
     check_not_behind(record, deployed, record_name)
     return deployed
+
+
+def pending_entries(record: PromotionRecord, deployed: dict[str, Pointer], model: str) -> tuple[Entry, ...]:
+    """`model`'s entries newer than what production serves (staged, not applied)."""
+    applied = deployed[model].sequence if model in deployed else 0
+    return record.history(model)[applied:]
+
+
+def check_nothing_pending(record: PromotionRecord, deployed: dict[str, Pointer], record_name: str) -> None:
+    """ProductionStateError when the record holds entries production does not serve yet: a deploy would copy
+    and point at them without a promotion's checks, approval and verification."""
+    pending = [(model, entry) for model in sorted(record.models) for entry in pending_entries(record, deployed, model)]
+    if pending:
+        listed = ", ".join(f"{entry.action} {model} {entry.version}" for model, entry in pending)
+        raise ProductionStateError(
+            f"{record_name} holds {len(pending)} promotion entr{'y' if len(pending) == 1 else 'ies'} production does "
+            f"not serve yet ({listed}): a deploy would skip promotion's checks and approval. Promote through "
+            "`python -m promotion` (make promote) or the promote-model workflow, or drop them "
+            "(python -m promotion discard <model>)"
+        )
 
 
 @dataclass(frozen=True)
@@ -151,4 +171,4 @@ def production_sha256(s3: Any, bucket: str, key: str) -> str:
             return base64.b64decode(checksum, validate=True).hex()
         except binascii.Error:
             pass
-    return hash_object(s3, bucket, key)[0]
+    return hash_object(s3, bucket, key).sha256

@@ -44,6 +44,7 @@ LOCAL_RECORD_FILE = "promotions.json"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _GIT_SHA = re.compile(r"[0-9a-f]{40}")
+_ETAG = re.compile(r'"[0-9A-Za-z-]{1,64}"')
 # Values that become S3 object tags: the characters S3 allows in a tag value, at most 128 of them.
 _TAG_VALUE = re.compile(r"[A-Za-z0-9 +\-=._:/@]{1,128}")
 _RUN = re.compile(r"local|https://[A-Za-z0-9.-]+/[A-Za-z0-9._/-]+/actions/runs/[0-9]+(?:/attempts/[0-9]+)?")
@@ -79,6 +80,7 @@ class Entry:
     version: str
     sha256: str  # hex sha256 of model.tar.gz, as the candidate's manifest states and the check recomputed
     bytes: int
+    etag: str  # the candidate object's ETag when those bytes were hashed: the copy's copy_if_match
     manifest_sha256: str
     training_data_uri: str
     quality: Quality
@@ -93,7 +95,7 @@ class Entry:
         document: dict[str, Any] = {
             "action": self.action,
             "version": self.version,
-            "artifact": {"sha256": self.sha256, "bytes": self.bytes},
+            "artifact": {"sha256": self.sha256, "bytes": self.bytes, "etag": self.etag},
             "manifest_sha256": self.manifest_sha256,
             "training_data_uri": self.training_data_uri,
             "quality": {
@@ -264,16 +266,17 @@ def parse(document: Any, environment: str, *, where: str) -> PromotionRecord:
 
 def check_history(model: str, history: tuple[Entry, ...], *, where: str) -> None:
     """A history's rules: it starts with a promotion, a rollback returns to the version below the top, a
-    rollback never empties production, and one version always has one sha256 (bytes never change)."""
+    rollback never empties production, and one version always has one sha256 and ETag (bytes never change)."""
     stack: list[str] = []
-    sha256: dict[str, str] = {}
+    identity: dict[str, tuple[str, str]] = {}
     for index, entry in enumerate(history):
         at = f"{where}: {model}[{index}]"
-        known = sha256.setdefault(entry.version, entry.sha256)
+        known = identity.setdefault(entry.version, (entry.sha256, entry.etag))
         _require(
-            known == entry.sha256,
+            known == (entry.sha256, entry.etag),
             at,
-            f"version {entry.version} had sha256 {known}, not {entry.sha256}: bytes never change",
+            f"version {entry.version} had sha256 {known[0]} (ETag {known[1]}), not {entry.sha256} ({entry.etag}): "
+            "bytes never change",
         )
         if entry.action == "promote":
             stack.append(entry.version)
@@ -321,6 +324,7 @@ def _entry(item: Any, where: str) -> Entry:
         version=_text(item, "version", where),
         sha256=_text(artifact, "sha256", f"{where}.artifact"),
         bytes=_integer(artifact, "bytes", f"{where}.artifact"),
+        etag=_text(artifact, "etag", f"{where}.artifact"),
         manifest_sha256=_text(item, "manifest_sha256", where),
         training_data_uri=_text(item, "training_data_uri", where),
         quality=Quality(
@@ -350,6 +354,7 @@ def check_entry(entry: Entry, where: str) -> None:
     for name, value in (("artifact.sha256", entry.sha256), ("manifest_sha256", entry.manifest_sha256)):
         _require(bool(_SHA256.fullmatch(value)), where, f"{name} {value!r} is not a lowercase hex sha256")
     _require(entry.bytes > 0, where, f"artifact.bytes {entry.bytes} must be positive")
+    _require(bool(_ETAG.fullmatch(entry.etag)), where, f"artifact.etag {entry.etag!r} is not a quoted S3 ETag")
     _require(
         bool(_S3_URI.fullmatch(entry.training_data_uri)),
         where,

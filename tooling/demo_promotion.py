@@ -46,8 +46,8 @@ def tour(
         return [(False, f"promotion of {model} {version} failed: {exc}")]
     bucket = context.production_bucket
     pointer = read_pointer(s3, bucket, model)
-    candidate_sha256, _ = hash_object(s3, context.candidate_bucket, artifact_key(model, version))
-    production_sha256, _ = hash_object(s3, bucket, artifact_key(model, version))
+    candidate_sha256 = hash_object(s3, context.candidate_bucket, artifact_key(model, version)).sha256
+    production_sha256 = hash_object(s3, bucket, artifact_key(model, version)).sha256
     record = context.load_record()
     earlier = [v for v in record.promoted_versions(model) if v != version]
     kept = [v for v in earlier if object_exists(s3, bucket, artifact_key(model, v))]

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 import platform_config
 from platform_config import EnvironmentConfig
 from tooling.aws_clients import client, require_emulator
@@ -165,17 +167,20 @@ def check_credentials(config: EnvironmentConfig, environ: Mapping[str, str]) -> 
 
 
 def check_promotions_current(config: EnvironmentConfig) -> None:
-    """RuntimeError when production serves a promotion that this checkout's record lacks: deploying it would
-    put production back on an older model (an apply from a branch or a merge that predates a promotion)."""
+    """RuntimeError when production serves a promotion that this checkout's record lacks (deploying would put
+    production back on an older model: a branch or a merge that predates a promotion), or when the record holds
+    entries not applied yet (deploying would promote them without promotion's checks and approval)."""
     from promotion import record
-    from promotion.deployed import guard_record
+    from promotion.deployed import check_nothing_pending, guard_record
 
     path = record.record_path(config.name, config.local_state_dir)
     try:
         promotions = record.load(path, config.name)
     except record.RecordError as exc:
         raise RuntimeError(f"promotion record: {exc}") from exc
-    guard_record(client("s3", config), config.resource_name("production-models"), promotions, record.display_path(path))
+    name = record.display_path(path)
+    deployed = guard_record(client("s3", config), config.resource_name("production-models"), promotions, name)
+    check_nothing_pending(promotions, deployed, name)
 
 
 def run(
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     except MissingCredentialsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (platform_config.ConfigError, RuntimeError) as exc:
+    except (platform_config.ConfigError, RuntimeError, BotoCoreError, ClientError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"\n{args.action} of {config.name}:")

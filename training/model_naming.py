@@ -7,14 +7,16 @@ from datetime import datetime, timezone
 
 AUTO = "auto"
 DEFAULT_VERSION_BASE = "1.0"
-_NAME = re.compile(r"[a-z][a-z0-9-]{1,62}")
+# re.ASCII: \d would otherwise match any Unicode digit ("١.٠.٠" is not a version).
+_NAME = re.compile(r"[a-z][a-z0-9-]{1,62}", re.ASCII)
 # Semantic Versioning 2.0.0, the regex semver.org recommends.
 _SEMVER = re.compile(
     r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?",
+    re.ASCII,
 )
-_BASE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)")
+_BASE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)", re.ASCII)
 
 
 def check_model_name(name: str) -> str:

@@ -17,6 +17,7 @@ from emulator.extension import Extension, PatchExtension
 from emulator.patches.iam_managed_policies import IamManagedPolicies
 from emulator.patches.lambda_dead_letter import LambdaDeadLetterConfig
 from emulator.patches.lambda_runtime import LocalLambdaRuntime
+from emulator.patches.s3_copy_source_if_match import S3CopySourceIfMatch
 from emulator.patches.s3_eventbridge_notifications import S3EventBridgeNotifications
 from emulator.patches.s3_kms_key_arn import S3KmsKeyArn
 from emulator.patches.s3_logging_delivery import S3LoggingDelivery
@@ -38,6 +39,7 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension | ServiceBackendExtension], ...] =
     IamManagedPolicies,
     S3PolicyConditions,
     S3KmsKeyArn,
+    S3CopySourceIfMatch,
     S3LoggingDelivery,
     S3EventBridgeNotifications,
     LambdaDeadLetterConfig,

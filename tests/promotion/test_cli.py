@@ -55,7 +55,8 @@ def test_malformed_model_names_are_refused_before_anything_is_read(promotion_cli
 
 
 @pytest.mark.parametrize(
-    "version", ["1.0", "v1.0.0", "../1.0.0", "1.0.0/../../x", "1.0.0;ls", "1.0.0 && id", "$(id)", "01.0.0", "auto", ""]
+    "version",
+    ["1.0", "v1.0.0", "../1.0.0", "1.0.0/../../x", "1.0.0;ls", "1.0.0 && id", "$(id)", "01.0.0", "auto", "", "١.٠.٠"],
 )
 def test_malformed_versions_are_refused(promotion_cli: Cli, store: Store, version: str) -> None:
     publish_candidate(store.s3, store.candidate, "churn", "1.0.0")
@@ -97,6 +98,13 @@ def test_a_manifest_of_another_version_is_refused(promotion_cli: Cli, store: Sto
     refused(promotion_cli("check", "churn", "2.0.0"), "describes 'churn' '1.0.0', not churn 2.0.0")
 
 
+def test_an_archive_larger_than_one_copy_object_is_refused_before_it_is_read(promotion_cli: Cli, store: Store) -> None:
+    manifest = publish_candidate(store.s3, store.candidate, "churn", "1.0.0")
+    manifest["artifact"]["bytes"] = 6 * 1024**3
+    store.s3.put_object(Bucket=store.candidate, Key="models/churn/1.0.0/manifest.json", Body=json.dumps(manifest))
+    refused(promotion_cli("check", "churn", "1.0.0"), "6,442,450,944 bytes", "at most 5 GB")
+
+
 def test_metrics_below_the_environment_threshold_are_refused(promotion_cli: Cli, store: Store) -> None:
     publish_candidate(store.s3, store.candidate, "churn", "1.0.0", auc=0.61)
     refused(promotion_cli("stage", "churn", "1.0.0"), "auc 0.6100 is below the promotion threshold 0.7")
@@ -122,6 +130,8 @@ def test_stage_writes_one_entry_and_is_idempotent(promotion_cli: Cli, store: Sto
     assert store.record_bytes() == written
     entry = load(store.record, "local").history("churn")[0]
     assert (entry.action, entry.version, entry.sha256) == ("promote", "1.0.0", manifest["artifact"]["sha256"])
+    archive = store.s3.head_object(Bucket=store.candidate, Key="models/churn/1.0.0/model.tar.gz")
+    assert entry.etag == archive["ETag"]  # what the production copy's copy_if_match will demand
     assert (entry.approved_by, entry.reason, entry.run) == ("ana@example.com", "first model", "local")
     assert (entry.quality.metric, entry.quality.threshold) == ("auc", 0.7)
 
@@ -136,6 +146,20 @@ def test_a_second_stage_while_one_is_pending_is_refused_until_it_is_discarded(pr
     assert promotion_cli("discard", "churn").code == 0
     assert load(store.record, "local").history("churn") == ()
     assert promotion_cli("stage", "churn", "1.1.0").code == 0
+
+
+def test_an_entry_whose_copy_was_already_made_is_not_discarded(promotion_cli: Cli, store: Store) -> None:
+    """An apply that copied the archive but stopped before the pointer: discarding would orphan the copy."""
+    publish_candidate(store.s3, store.candidate, "churn", "1.0.0")
+    assert promotion_cli("stage", "churn", "1.0.0").code == 0
+    store.s3.copy_object(
+        Bucket=store.production,
+        Key="models/churn/1.0.0/model.tar.gz",
+        CopySource=f"{store.candidate}/models/churn/1.0.0/model.tar.gz",
+    )
+    written = store.record_bytes()
+    refused(promotion_cli("discard", "churn"), "was copied by an apply that did not finish", "finish it")
+    assert store.record_bytes() == written
 
 
 def test_a_version_already_in_production_is_refused(promotion_cli: Cli, store: Store) -> None:
@@ -244,9 +268,9 @@ def test_promote_off_a_terminal_without_yes_refuses_and_takes_its_entry_back(
         has_changes = True
 
     monkeypatch.setattr(
-        "promotion.cli.plan", lambda context, summary_file=None: planned.append("plan") or NoChangesYet()
+        "promotion.cli.plan", lambda context, summary_file=None, model=None: planned.append(model) or NoChangesYet()
     )
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     refused(promotion_cli("promote", "churn", "1.0.0"), "not a terminal", "YES=1")
-    assert planned == ["plan"]
+    assert planned == ["churn"]  # planned for this model only
     assert load(store.record, "local").history("churn") == ()

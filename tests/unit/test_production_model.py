@@ -66,6 +66,7 @@ def test_every_promoted_version_is_copied_from_candidate_bucket_and_key_to_a_ver
         body = copy.body
         key = f"models/churn/{version}/model.tar.gz"
         assert body["source"] == f"{candidate.ref('bucket')}/{key}"  # bucket/key, never an ARN
+        assert body["copy_if_match"] == f'"{SHA[version][:32]}"'  # the checked bytes or no copy
         assert body["bucket"] == production.ref("bucket") and body["key"] == key
         assert body["checksum_algorithm"] == "SHA256"
         assert body["tagging_directive"] == "REPLACE"

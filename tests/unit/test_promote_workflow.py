@@ -235,7 +235,9 @@ def test_promote_applies_what_was_uploaded_and_records_it_last() -> None:
     order = [uses(step) or shlex.split(step["run"])[2:4] for step in steps("promote")[5:]]
     assert order == [
         "actions/download-artifact",
+        "actions/create-github-app-token",
         ["promotion.record_commit", "--model=$MODEL"],
+        "actions/upload-artifact",  # the reviewed record, before production changes
         "aws-actions/configure-aws-credentials",
         ["promotion", "apply"],
         ["promotion", "verify"],
@@ -248,7 +250,10 @@ def test_promote_applies_what_was_uploaded_and_records_it_last() -> None:
     assert before_apply["run"].endswith(" --no-push")
     assert "--no-push" not in after_verify["run"]
     for step in (before_apply, after_verify):
-        assert step["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+        assert step["env"] == {"GITHUB_TOKEN": "${{ steps.app-token.outputs.token || github.token }}"}
+    (app_token,) = [step for step in steps("promote") if uses(step) == "actions/create-github-app-token"]
+    assert app_token["if"] == "vars.PROMOTION_APP_ID != ''"  # optional: github.token when no App is configured
+    assert app_token["id"] == "app-token"
 
 
 # -- linters -------------------------------------------------------------------------------------------

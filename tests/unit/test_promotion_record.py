@@ -32,6 +32,7 @@ def entry(version: str, action: str = "promote", **changes: Any) -> Entry:
         version=version,
         sha256=SHA[version],
         bytes=1024,
+        etag=f'"{SHA[version][:32]}"',
         manifest_sha256="e" * 64,
         training_data_uri="s3://mlp-prod-processed-data/processed/churn/",
         quality=Quality("auc", 0.83, 0.75),
@@ -123,8 +124,15 @@ def document(*items: dict[str, Any], environment: str = "prod") -> dict[str, Any
         ({"version": "../1.0.0"}, "churn\\[0\\]: model version '../1.0.0' is invalid"),
         ({"version": "auto"}, "not 'auto'"),
         ({"action": "demote"}, "action 'demote' must be one of promote, rollback"),
-        ({"artifact": {"sha256": "ABC", "bytes": 1}}, "artifact.sha256 'ABC' is not a lowercase hex sha256"),
-        ({"artifact": {"sha256": "1" * 64, "bytes": 0}}, "artifact.bytes 0 must be positive"),
+        (
+            {"artifact": {"sha256": "ABC", "bytes": 1, "etag": '"x"'}},
+            "artifact.sha256 'ABC' is not a lowercase hex sha256",
+        ),
+        ({"artifact": {"sha256": "1" * 64, "bytes": 0, "etag": '"x"'}}, "artifact.bytes 0 must be positive"),
+        (
+            {"artifact": {"sha256": "1" * 64, "bytes": 1, "etag": "${x}"}},
+            "artifact.etag '\\$\\{x}' is not a quoted S3 ETag",
+        ),
         ({"approved_by": "ana; rm -rf /"}, "approved_by .* S3 tag value"),
         ({"git_sha": "abc123"}, "git_sha 'abc123' is not a full commit sha"),
         ({"run": "https://evil.example/x"}, "run .* must be 'local' or a workflow run URL"),
@@ -147,6 +155,7 @@ def test_a_malformed_entry_names_its_file_model_index_and_field(change: dict[str
         ([entry("1.0.0", "rollback")], "a rollback needs an earlier production version"),
         ([entry("1.0.0"), entry("1.1.0"), entry("1.1.0", "rollback")], "returns to 1.0.0, but the entry names 1.1.0"),
         ([entry("1.0.0"), entry("1.0.0", sha256="f" * 64)], "version 1.0.0 had sha256 .* bytes never change"),
+        ([entry("1.0.0"), entry("1.0.0", etag='"other"')], "version 1.0.0 had sha256 .*ETag.* bytes never change"),
         ([], "must be a non-empty list"),
     ],
 )
@@ -198,3 +207,20 @@ def test_a_reader_refuses_a_pointer_it_cannot_trust(mutate: Any, problem: str) -
     mutate(document_)
     with pytest.raises(pointer.PointerError, match=problem):
         pointer.parse_pointer(json.dumps(document_), "churn")
+
+
+def test_a_deploy_refuses_entries_production_does_not_serve_yet() -> None:
+    """Only promotion applies promotions: a deploy would skip the check, the approval and the verification."""
+    from promotion.deployed import ProductionStateError, check_nothing_pending, pending_entries
+
+    promotions = record(("churn", entry("1.0.0")), ("churn", entry("1.1.0")), ("fraud", entry("2.0.0")))
+    churn = pointer.parse_pointer(
+        pointer.dumps(pointer.for_production(record(("churn", entry("1.0.0"))).production("churn")))
+    )  # type: ignore[arg-type]
+    assert [e.version for e in pending_entries(promotions, {"churn": churn}, "churn")] == ["1.1.0"]
+    with pytest.raises(
+        ProductionStateError, match=r"2 promotion entries .*promote churn 1\.1\.0, promote fraud 2\.0\.0"
+    ):
+        check_nothing_pending(promotions, {"churn": churn}, "prod.json")
+    applied = record(("churn", entry("1.0.0")))
+    check_nothing_pending(applied, {"churn": churn}, "prod.json")

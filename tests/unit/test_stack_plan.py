@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from promotion.cli import pointer_changes
-from tooling.stack_plan import StackPlan, changes_from_show
+import pytest
+
+from promotion.cli import pointer_changes, promotes
+from tooling.stack_plan import PlannedChange, StackPlan, changes_from_show
 
 
 def pointer_content(version: str) -> str:
@@ -71,3 +73,26 @@ def test_a_plan_without_changes_says_so() -> None:
 def test_the_pointer_move_is_spelled_out() -> None:
     plan = StackPlan("prod-artifact-store", Path("p.tfplan"), changes_from_show(SHOW))
     assert pointer_changes(plan) == ["churn: production 1.0.0 -> 1.1.0"]
+
+
+@pytest.mark.parametrize(
+    ("address", "verb", "allowed"),
+    [
+        ("aws_s3_object_copy.production-churn_version-1_1_0_0E730525", "create", True),
+        ("aws_s3_object.production-churn_pointer_D64D7D41", "update", True),
+        ("aws_s3_object.production-churn_pointer_D64D7D41", "create", True),
+        ("aws_s3_object_copy.production-churn_version-1_0_0_53CDB4FE", "replace", False),  # never rewrite bytes
+        ("aws_s3_object_copy.production-churn_version-1_0_0_53CDB4FE", "destroy", False),
+        ("aws_s3_object.production-churn_pointer_D64D7D41", "destroy", False),
+        ("aws_s3_object.production-churn-v2_pointer_AB12CD34", "update", False),  # another model, same prefix
+        ("aws_s3_object.production-fraud_pointer_11111111", "update", False),
+        ("aws_s3_bucket_policy.production-models_policy_BBDE00C3", "update", False),
+        ("aws_kms_key.production-models_key_D14F37FD", "update", False),
+    ],
+)
+def test_a_promotion_plan_may_only_create_the_model_s_copies_and_move_its_pointer(
+    address: str, verb: str, allowed: bool
+) -> None:
+    """What `plan --model churn` accepts; anything else is refused before the reviewers see it."""
+    change = PlannedChange(address=address, type=address.split(".")[0], verb=verb)
+    assert promotes(change, "churn") is allowed
