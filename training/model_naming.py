@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 AUTO = "auto"
 DEFAULT_VERSION_BASE = "1.0"
-# re.ASCII: \d would otherwise match any Unicode digit ("١.٠.٠" is not a version).
+# re.ASCII: \d would otherwise match any Unicode digit (Arabic-Indic "1.0.0" is not a version).
 _NAME = re.compile(r"[a-z][a-z0-9-]{1,62}", re.ASCII)
 # Semantic Versioning 2.0.0, the regex semver.org recommends.
 _SEMVER = re.compile(

@@ -56,7 +56,19 @@ def test_malformed_model_names_are_refused_before_anything_is_read(promotion_cli
 
 @pytest.mark.parametrize(
     "version",
-    ["1.0", "v1.0.0", "../1.0.0", "1.0.0/../../x", "1.0.0;ls", "1.0.0 && id", "$(id)", "01.0.0", "auto", "", "١.٠.٠"],
+    [
+        "1.0",
+        "v1.0.0",
+        "../1.0.0",
+        "1.0.0/../../x",
+        "1.0.0;ls",
+        "1.0.0 && id",
+        "$(id)",
+        "01.0.0",
+        "auto",
+        "",
+        "\u0661.\u0660.\u0660",
+    ],
 )
 def test_malformed_versions_are_refused(promotion_cli: Cli, store: Store, version: str) -> None:
     publish_candidate(store.s3, store.candidate, "churn", "1.0.0")
