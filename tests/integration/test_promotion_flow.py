@@ -46,7 +46,7 @@ def promotion_run(
         "YES": "1",
     }
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, fails: bool = False) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "promotion", "--outdir", str(outdir), *args],
             cwd=REPO,
@@ -56,7 +56,9 @@ def promotion_run(
             timeout=600,
             check=False,
         )
-        assert result.returncode == 0, f"promotion {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr}"
+        assert (result.returncode != 0) == fails, (
+            f"promotion {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr}"
+        )
         return result
 
     yield run
@@ -80,7 +82,7 @@ def test_promote_v1_then_v2_roll_back_and_a_second_model(
     candidate, production = store["candidate_model_bucket_name"], store["production_model_bucket_name"]
     manifests = {
         (model, version): publish_candidate(s3, candidate, model, version)
-        for model, version in (("churn", "1.0.0"), ("churn", "1.1.0"), ("fraud", "2.0.0"))
+        for model, version in (("churn", "1.0.0"), ("churn", "1.1.0"), ("fraud", "2.0.0"), ("churn", "1.2.0"))
     }
     synth_dir = next(Path(tmp_path_factory.getbasetemp()).glob("promotion-synth*"))
 
@@ -124,7 +126,7 @@ def test_promote_v1_then_v2_roll_back_and_a_second_model(
 
     churn_pointer = s3.head_object(Bucket=production, Key=pointer_key("churn"))
     promotion_run("stage", "fraud", "2.0.0", "--reason", "fraud model goes live")
-    planned = promotion_run("plan")
+    planned = promotion_run("plan", "--model", "fraud")
     changed = [line.split()[2] for line in planned.stdout.splitlines() if line.strip().startswith(("+", "~", "-"))]
     assert len(changed) == 2 and all("production-fraud" in address for address in changed), planned.stdout
     promotion_run("apply")
@@ -133,6 +135,20 @@ def test_promote_v1_then_v2_roll_back_and_a_second_model(
     assert s3.head_object(Bucket=production, Key=pointer_key("churn"))["VersionId"] == churn_pointer["VersionId"]
     serves("churn", "1.0.0", earlier=("1.1.0",))
     no_drift()
+
+    # A candidate overwritten after its check is never copied: S3 refuses the copy (copy_if_match) and
+    # production keeps serving what it served; the entry is discarded and nothing is left to apply.
+    promotion_run("stage", "churn", "1.2.0", "--reason", "retrained")
+    with pytest.raises(RuntimeError, match=r"not serve yet \(promote churn 1\.2\.0\)"):
+        check_promotions_current(deployed.config)  # a deploy does not promote it behind promotion's back
+    s3.put_object(Bucket=candidate, Key=artifact_key("churn", "1.2.0"), Body=b"swapped after the check")
+    promotion_run("plan", "--model", "churn")
+    failed = promotion_run("apply", fails=True)
+    assert "PreconditionFailed" in failed.stdout + failed.stderr
+    assert not [o for o in s3.list_objects_v2(Bucket=production, Prefix="models/churn/1.2.0/").get("Contents", [])]
+    serves("churn", "1.0.0", earlier=("1.1.0",))
+    promotion_run("discard", "churn")
+    assert "local-artifact-store: no changes" in promotion_run("plan", "--model", "churn").stdout
 
     history = promotion_run("history", "churn").stdout
     assert [line.split()[2] for line in history.splitlines() if line.strip()[:1].isdigit()] == [
