@@ -115,22 +115,24 @@ def test_copy_pins_the_version(buckets):
 
 
 def test_copy_without_version_is_pinned_to_the_etag(buckets, monkeypatch):
-    # moto does not evaluate CopySourceIfMatch, so check the request; S3 answers 412 to a changed object.
+    # The request carries the pin; S3 (and the emulator, patches/s3_copy_source_if_match.py, tested in
+    # tests/emulator/) answers 412 to an object that changed since its ETag was read.
     arguments = []
     spy(buckets.s3, monkeypatch, "copy_object", arguments=arguments)
     buckets.put_raw("incoming/churn/a.csv", b"new")
+    etag = buckets.s3.head_object(Bucket=RAW_BUCKET, Key="incoming/churn/a.csv")["ETag"].strip('"')
     copy_object(
         buckets.s3,
         source_bucket=RAW_BUCKET,
         source_key="incoming/churn/a.csv",
         source_version=None,
-        source_etag="abc123",
+        source_etag=etag,
         size=3,
         dest_bucket=PROCESSED_BUCKET,
         dest_key="quarantine/a.csv",
     )
     ((_, kwargs),) = arguments
-    assert kwargs["CopySourceIfMatch"] == '"abc123"' and "VersionId" not in kwargs["CopySource"]
+    assert kwargs["CopySourceIfMatch"] == f'"{etag}"' and "VersionId" not in kwargs["CopySource"]
     assert kwargs["TaggingDirective"] == "REPLACE"
 
 

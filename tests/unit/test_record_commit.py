@@ -29,6 +29,7 @@ def entry(version: str, reason: str = "better AUC on the March data") -> Entry:
         version=version,
         sha256="a" * 64,
         bytes=1234,
+        etag='"0123456789abcdef0123456789abcdef"',
         manifest_sha256="b" * 64,
         training_data_uri="s3://mlp-prod-processed/processed/churn/",
         quality=Quality(metric="auc", value=0.81, threshold=0.75),
