@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,20 @@ def synth_app(config: EnvironmentConfig, outdir: Path) -> Synthesized:
         path.parent.name: json.loads(path.read_text()) for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
     }
     return Synthesized(config, outdir, stacks)
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[Any]:
+    """One in-process emulator on a free 127.0.0.1 port for the whole session, shared by every test that needs
+    one: moto's state and the Lambda runtime's endpoint are process-wide, so a second server would mix them."""
+    from emulator import EmulatorServer
+
+    server = EmulatorServer(port=0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

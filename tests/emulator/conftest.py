@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +22,6 @@ from emulator import EmulatorServer
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def emulator_server() -> Iterator[EmulatorServer]:
-    """One emulator on a free 127.0.0.1 port for the whole session."""
-    server = EmulatorServer(port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _client(url: str, service: str) -> Any:

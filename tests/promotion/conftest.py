@@ -1,10 +1,10 @@
-"""Promotion CLI tests: `python -m promotion` (its main()) against an in-process emulator, with the local
+"""Promotion CLI tests: `python -m promotion` (its main()) against the session's in-process emulator, with the local
 environment's two model buckets created directly (no Terraform: these tests are about the checks).
 Each test gets empty buckets and its own local state directory, so its own promotion record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,6 @@ import platform_config
 from emulator import EmulatorServer
 from promotion import cli
 from promotion.record import LOCAL_RECORD_FILE
-
-
-@pytest.fixture(scope="session")
-def promotion_emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass
@@ -47,18 +37,18 @@ class Outcome:
 
 
 @pytest.fixture
-def store(promotion_emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+def store(emulator_server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """Empty candidate and production buckets of `local`, and the shell a user would have (ENV=local)."""
     for name in [name for name in list(__import__("os").environ) if name.startswith("GITHUB_")] + ["YES"]:
         monkeypatch.delenv(name, raising=False)
     state = tmp_path / "state"
     monkeypatch.setenv("ENV", "local")
-    monkeypatch.setenv("EMULATOR_PORT", str(promotion_emulator.port))
+    monkeypatch.setenv("EMULATOR_PORT", str(emulator_server.port))
     monkeypatch.setenv("LOCAL_STATE_DIR", str(state))
     config = platform_config.load("local")
     s3 = boto3.client(
         "s3",
-        endpoint_url=promotion_emulator.url,
+        endpoint_url=emulator_server.url,
         region_name=config.region,
         aws_access_key_id="test",
         aws_secret_access_key="test",
