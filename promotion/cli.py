@@ -7,7 +7,7 @@
     discard MODEL           drop the newest entry of MODEL if it was never applied
     plan [--model M]        synthesize, plan the artifact store stack into a saved plan, show what changes;
                             with --model, refuse a plan that changes anything but that model's promotion
-    apply                   apply exactly that saved plan
+    apply [--model M]       apply exactly that saved plan (with M: already applied counts as done)
     verify MODEL            production holds the record's bytes (sha256), tags and pointer
     history MODEL           the audit trail
     promote MODEL VERSION   all of it locally: check, stage, plan, confirm, apply, verify (make promote)
@@ -264,9 +264,22 @@ def plan(context: Context, summary_file: Path | None = None, model: str | None =
     return planned
 
 
-def apply(context: Context) -> None:
+def apply(context: Context, model: str | None = None) -> None:
+    """Apply the saved plan. With `model`: a plan Terraform calls stale (the state moved since) whose promotion
+    production already shows (`verify` passes) counts as applied, so a workflow job that failed after its apply
+    (e.g. at the record push) can simply be re-run."""
     emit(f"applying {context.plan_file.relative_to(context.outdir)} ...")
-    stack_plan.apply_plan(context.config, context.stack_dir, context.plan_file)
+    try:
+        stack_plan.apply_plan(context.config, context.stack_dir, context.plan_file)
+    except stack_plan.TerraformError as exc:
+        if model is None or not exc.stale_plan:
+            raise
+        try:
+            verify(context.s3, context.production_bucket, context.load_record(), model)
+        except ProductionStateError:
+            raise exc from None
+        context.plan_file.unlink()
+        emit(f"already applied: production matches the record for {model}; the stale saved plan was removed")
 
 
 def verify_model(context: Context, model: str) -> None:
@@ -430,7 +443,9 @@ def parser() -> argparse.ArgumentParser:
         "--summary-file", type=Path, help="also append the plan as Markdown here (e.g. $GITHUB_STEP_SUMMARY)"
     )
     planner.add_argument("--model", help="refuse a plan that changes anything but this model's promotion")
-    command("apply", "apply the saved plan")
+    command("apply", "apply the saved plan").add_argument(
+        "--model", help="a stale plan whose promotion of MODEL production already shows counts as applied"
+    )
     command("verify", "production matches the record", "model")
     command("history", "the audit trail", "model")
     return root
@@ -459,7 +474,7 @@ def run(args: argparse.Namespace, config: EnvironmentConfig) -> int:
         case "plan":
             plan(context, args.summary_file, args.model)
         case "apply":
-            apply(context)
+            apply(context, args.model)
         case "verify":
             verify_model(context, args.model)
         case "history":

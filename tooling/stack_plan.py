@@ -38,7 +38,17 @@ _SYMBOLS = {"create": "+", "update": "~", "destroy": "-", "replace": "-/+"}
 
 
 class TerraformError(RuntimeError):
-    """A terraform command failed; the message ends with the tail of its output."""
+    """A terraform command failed; the message ends with the tail of its output (unless it was shown as it came),
+    `output` holds all of it."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+    @property
+    def stale_plan(self) -> bool:
+        """Terraform refused a saved plan because the state changed since it was made."""
+        return "Saved plan is stale" in self.output
 
 
 @dataclass(frozen=True)
@@ -202,11 +212,13 @@ def _run(
                 stream.flush()
     stream.writelines(warnings.flush())
     if process.returncode != 0:
-        _fail(command, cwd, process.returncode, "")
+        _fail(command, cwd, process.returncode, "".join(lines), echoed=True)
     return "".join(lines)
 
 
-def _fail(command: list[str], cwd: Path, code: int, output: str) -> None:
-    tail = "\n".join(output.rstrip().splitlines()[-30:])
+def _fail(command: list[str], cwd: Path, code: int, output: str, *, echoed: bool = False) -> None:
     where = f"`{' '.join(command)}` failed (exit {code}) in {cwd}"
-    raise TerraformError(f"{where}:\n{tail}" if tail else f"{where} (its output is above)")
+    if echoed:
+        raise TerraformError(f"{where} (its output is above)", output)
+    tail = "\n".join(output.rstrip().splitlines()[-30:])
+    raise TerraformError(f"{where}:\n{tail}", output)

@@ -129,8 +129,19 @@ def test_promote_v1_then_v2_roll_back_and_a_second_model(
     planned = promotion_run("plan", "--model", "fraud")
     changed = [line.split()[2] for line in planned.stdout.splitlines() if line.strip().startswith(("+", "~", "-"))]
     assert len(changed) == 2 and all("production-fraud" in address for address in changed), planned.stdout
+    saved_plan = synth_dir / "stacks" / "local-artifact-store" / "promotion.tfplan"
+    uploaded = saved_plan.read_bytes()  # what a workflow re-run downloads again
     promotion_run("apply")
     promotion_run("verify", "fraud")
+    # A re-run of the promote job after its apply (a failed record push): Terraform calls the plan stale; with
+    # --model it counts as applied because production already shows the promotion. Without, it stays an error.
+    saved_plan.write_bytes(uploaded)
+    assert "Saved plan is stale" in promotion_run("apply", fails=True).stdout
+    saved_plan.write_bytes(uploaded)
+    assert (
+        "already applied: production matches the record for fraud" in promotion_run("apply", "--model", "fraud").stdout
+    )
+    assert not saved_plan.exists()
     serves("fraud", "2.0.0")
     assert s3.head_object(Bucket=production, Key=pointer_key("churn"))["VersionId"] == churn_pointer["VersionId"]
     serves("churn", "1.0.0", earlier=("1.1.0",))
