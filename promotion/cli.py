@@ -139,6 +139,26 @@ def check(context: Context, model: str, version: str) -> Candidate:
     return candidate
 
 
+def new_entry(action: str, version: str, artifact: Candidate | Entry, approver: str, reason: str) -> Entry:
+    """An entry for `version`, whose bytes are described by `artifact` (the checked candidate for a promotion,
+    the entry that first promoted it for a rollback), made by `approver` now, from this run and commit."""
+    return Entry(
+        action=action,
+        version=version,
+        sha256=artifact.sha256,
+        bytes=artifact.bytes,
+        etag=artifact.etag,
+        manifest_sha256=artifact.manifest_sha256,
+        training_data_uri=artifact.training_data_uri,
+        quality=artifact.quality,
+        approved_by=approver,
+        approved_at=identity.utc_now(),
+        reason=reason,
+        run=identity.run_url(),
+        git_sha=identity.git_sha(),
+    )
+
+
 def stage(context: Context, model: str, version: str, reason: str, approver: str) -> bool:
     """Append the promotion of `model` `version` to the record; False when it was already staged."""
     check_names(model, version)
@@ -150,22 +170,7 @@ def stage(context: Context, model: str, version: str, reason: str, approver: str
             emit(f"already staged: {model} {version} in {context.record_name} (not applied yet)")
             return False
         raise Refused(_pending_message(context, model, pending))
-    candidate = check(context, model, version)
-    entry = Entry(
-        action="promote",
-        version=version,
-        sha256=candidate.sha256,
-        bytes=candidate.bytes,
-        etag=candidate.etag,
-        manifest_sha256=candidate.manifest_sha256,
-        training_data_uri=candidate.training_data_uri,
-        quality=candidate.quality,
-        approved_by=approver,
-        approved_at=identity.utc_now(),
-        reason=reason,
-        run=identity.run_url(),
-        git_sha=identity.git_sha(),
-    )
+    entry = new_entry("promote", version, check(context, model, version), approver, reason)
     context.save_record(record.with_entry(model, entry))
     emit(f"staged: promote {model} {version} (promotion {len(record.history(model)) + 1}) in {context.record_name}")
     return True
@@ -186,22 +191,7 @@ def rollback(context: Context, model: str, reason: str, approver: str) -> bool:
     key = artifact_key(model, target)
     if not object_exists(context.s3, context.production_bucket, key):
         raise Refused(f"s3://{context.production_bucket}/{key} is missing: cannot roll {model} back to {target}")
-    first = record.promoted_versions(model)[target]
-    entry = Entry(
-        action="rollback",
-        version=target,
-        sha256=first.sha256,
-        bytes=first.bytes,
-        etag=first.etag,
-        manifest_sha256=first.manifest_sha256,
-        training_data_uri=first.training_data_uri,
-        quality=first.quality,
-        approved_by=approver,
-        approved_at=identity.utc_now(),
-        reason=reason,
-        run=identity.run_url(),
-        git_sha=identity.git_sha(),
-    )
+    entry = new_entry("rollback", target, record.promoted_versions(model)[target], approver, reason)
     current = record.production(model)
     assert current is not None
     context.save_record(record.with_entry(model, entry))

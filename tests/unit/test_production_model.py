@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,8 @@ from promotion.pointer import parse_pointer
 from promotion.record import PromotionRecord
 from stacks.artifact_store import ArtifactStoreStack
 from tests.conftest import Resource, all_resources, at_path, load_config, under_path
+from tests.unit.test_checkov import checkov_reports, failed_checks
 from tests.unit.test_promotion_record import SHA, entry
-
-REPO = Path(__file__).resolve().parents[2]
-CHECKOV = REPO / "tools" / "checkov" / ".venv" / "bin" / "checkov"
 
 
 def synth_store(env: str, promotions: PromotionRecord, outdir: Path) -> dict[str, Any]:
@@ -148,28 +145,8 @@ def test_checkov_passes_the_promoted_objects(prod_store: dict[str, Any], tmp_pat
     stack_dir = tmp_path / "stacks" / "prod-artifact-store"
     stack_dir.mkdir(parents=True)
     (stack_dir / "cdk.tf.json").write_text(json.dumps(prod_store))
-    config = tmp_path / "checkov.yaml"
-    config.write_text((REPO / ".checkov.yaml").read_text().replace("\nquiet: true\n", "\nquiet: false\n"))
-    result = subprocess.run(
-        [
-            str(CHECKOV),
-            "--config-file",
-            str(config),
-            "--framework",
-            "terraform_json",
-            "-d",
-            str(stack_dir),
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-    failed = [f"{c['check_id']} {c['resource']}" for r in reports for c in r["results"]["failed_checks"]]
+    reports = checkov_reports(stack_dir, tmp_path)
+    failed = failed_checks(reports)
     assert failed == []
     # The copies were scanned: CKV_AWS_181, "S3 object copy encrypted by KMS using a customer managed key".
     cmk = {
