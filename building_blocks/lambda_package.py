@@ -69,6 +69,19 @@ def build_tar_gz(entries: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def repo_sources(files: Mapping[str, str], repo_root: Path = REPO_ROOT) -> dict[str, str]:
+    """Modules of the repo outside lambdas/ to bundle into a function's zip, as `extra_files`: each entry maps
+    the path inside the zip (what the handler imports) to the repo-relative path of the source, read as text.
+    A missing source is a ValueError naming it."""
+    bundled = {}
+    for name, relative in files.items():
+        path = repo_root / relative
+        if not path.is_file():
+            raise ValueError(f"bundled module {relative!r} (zip path {name!r}) does not exist")
+        bundled[name] = path.read_text(encoding="utf-8")
+    return bundled
+
+
 def build_zip(
     packages: Sequence[str], extra_files: Mapping[str, str] | None = None, lambdas_dir: Path = LAMBDAS_DIR
 ) -> bytes:

@@ -163,6 +163,19 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class InferenceSettings:
+    """`[<env>.inference]`: the Step Functions inference workflow and its two Lambdas (stacks/inference.py)."""
+
+    id_column: str = setting(check=_non_empty, doc="the batch column that identifies a row in the predictions")
+    preprocess_memory_mb: int = setting(between=(128, 10240), doc="preprocess Lambda memory")
+    predict_memory_mb: int = setting(between=(128, 10240), doc="predict Lambda memory")
+    timeout_seconds: int = setting(between=(1, 900), doc="timeout of each inference Lambda")
+    reserved_concurrency: int = setting(between=(1, 1000), doc="most concurrent runs of each inference Lambda")
+    retry_max_attempts: int = setting(between=(0, 10), doc="retries of a step after a Lambda service error")
+    preprocessed_retention_days: int = setting(between=(1, 3650), doc="cleaned batches (preprocessed/) are kept")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """One validated environment. Built by `platform_config.load`, never by hand in stacks."""
 
@@ -178,6 +191,7 @@ class EnvironmentConfig:
     buckets: BucketSettings = setting(doc="retention of every bucket")
     data_pipeline: DataPipelineSettings = setting(doc="the data-pipeline stack")
     training: TrainingSettings = setting(doc="the training stack")
+    inference: InferenceSettings = setting(doc="the inference stack")
     state: StateBackend | None = setting(None, doc="dev/prod only: the S3 state backend")
     emulator_port: int | None = setting(None, between=(1024, 65535), doc="local only: the emulator's port")
     local_state_dir: Path | None = runtime(doc="local only: where Terraform state is kept")
