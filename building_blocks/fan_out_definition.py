@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Errors worth retrying: Lambda throttles and transient service faults, never handler bugs.
-RETRYABLE_LAMBDA_ERRORS = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-)
+from building_blocks.states_language import lambda_retry, lambda_task
 
 
 def fan_out_definition(
@@ -33,21 +27,7 @@ def fan_out_definition(
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "ProcessObject",
                     "States": {
-                        "ProcessObject": {
-                            "Type": "Task",
-                            "Resource": "arn:aws:states:::lambda:invoke",
-                            "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
-                            "OutputPath": "$.Payload",
-                            "Retry": [
-                                {
-                                    "ErrorEquals": list(RETRYABLE_LAMBDA_ERRORS),
-                                    "IntervalSeconds": 2,
-                                    "MaxAttempts": 3,
-                                    "BackoffRate": 2,
-                                }
-                            ],
-                            "End": True,
-                        }
+                        "ProcessObject": lambda_task(function_arn, retry=lambda_retry(3)),
                     },
                 },
                 "MaxConcurrency": max_concurrency,

@@ -87,6 +87,19 @@ ASSUME_ROLE_ACTIONS = ("sts:AssumeRole",)
 LAMBDA_INVOKE_ACTIONS = ("lambda:InvokeFunction",)
 QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)
 STATE_MACHINE_START_ACTIONS = ("states:StartExecution",)
+# -- SNS -------------------------------------------------------------------------------------------
+TOPIC_PUBLISH_ACTIONS = ("sns:Publish",)
+# What the account (through its IAM policies) may do with a topic: an explicit list instead of `sns:*`.
+TOPIC_OWNER_ACTIONS = (
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "sns:AddPermission",
+    "sns:RemovePermission",
+    "sns:DeleteTopic",
+    "sns:Subscribe",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+)
 # A Distributed Map runs its items as child executions of its own state machine.
 STATE_MACHINE_CHILD_EXECUTION_ACTIONS = ("states:DescribeExecution", "states:StopExecution")
 # -- Service principals (who assumes a role or sends to a resource) --------------------------------
@@ -108,8 +121,8 @@ PIPELINE_JOB_ACTIONS = (
     "sagemaker:AddTags",
 )
 PASS_ROLE_ACTIONS = ("iam:PassRole",)
-# What a service needs on the key of an encrypted queue it sends to (EventBridge rule dead letters).
-KEY_QUEUE_SEND_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+# What a sender needs on the key of an encrypted queue or topic (EventBridge rule dead letters, SNS publishers).
+KEY_MESSAGE_SEND_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 # SageMaker jobs encrypt their ML storage volumes through a KMS grant made for them.
 KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
 # SageMaker jobs write to the shared /aws/sagemaker/<kind>Jobs log groups, creating them on first use.

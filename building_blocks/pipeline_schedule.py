@@ -189,7 +189,7 @@ class PipelineSchedule(Construct):
         props.key.allow_service(
             "EventBridgeRule" + "".join(part.title() for part in props.name.split("-")),
             EVENTS_SERVICE,
-            perms.KEY_QUEUE_SEND_ACTIONS,
+            perms.KEY_MESSAGE_SEND_ACTIONS,
             conditions=from_this_rule,
         )
         CloudwatchEventTarget(
