@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bad-rows", type=int, help="exactly this many bad rows (with --rows)")
     parser.add_argument("--bad-fraction", type=float, default=0.0, help="share of bad rows (default 0)")
     parser.add_argument("--gzip", action="store_true", help="gzip the CSV")
+    parser.add_argument(
+        "--unlabeled", action="store_true", help="an inference batch: every column but the label (make infer)"
+    )
     parser.add_argument("--limit-bytes", type=int, help="size limit the oversize bad file must exceed")
     args = parser.parse_args(argv)
     try:
@@ -37,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             bad_fraction=args.bad_fraction,
             bad_rows=args.bad_rows,
             gzip_output=args.gzip,
+            unlabeled=args.unlabeled,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

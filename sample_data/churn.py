@@ -31,6 +31,9 @@ COLUMNS = (
     "region",
     "churned",
 )
+LABEL = "churned"
+# What an inference batch holds: every column but the label the model predicts.
+BATCH_COLUMNS = tuple(column for column in COLUMNS if column != LABEL)
 SNAPSHOT_DATE = date(2025, 6, 30)
 
 # One kind per validation rule of the schema; every kind is rejected by the processor.
@@ -75,6 +78,15 @@ class SampleRow:
 
     fields: tuple[str, ...]
     defect: str | None = None
+
+
+def without_label(sample: SampleRow) -> SampleRow:
+    """The row as an inference batch holds it (BATCH_COLUMNS). A defect that was only in the label (a bad bool,
+    an emptied label) leaves with it; a row with the wrong field count keeps it."""
+    if sample.defect == "wrong_field_count":
+        return SampleRow(sample.fields[:-1], sample.defect)
+    label_only = sample.defect == "bad_bool" or (sample.defect == "missing_required" and sample.fields[-1] == "")
+    return SampleRow(sample.fields[:-1], None if label_only else sample.defect)
 
 
 def clean_row(index: int, rng: random.Random) -> tuple[str, ...]:

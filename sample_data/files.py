@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from sample_data.churn import COLUMNS, generate_rows
+from sample_data.churn import BATCH_COLUMNS, COLUMNS, generate_rows, without_label
 
 BAD_FILE_KINDS = (
     "empty",
@@ -88,11 +88,13 @@ def write_csv(
     bad_fraction: float = 0.0,
     bad_rows: int | None = None,
     gzip_output: bool = False,
+    unlabeled: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> WriteSummary:
     """Write a churn CSV with a header to `path`: exactly `rows` rows, or rows until the uncompressed CSV
     reaches `target_mb` MB (10**6 bytes); exactly one of the two. Bad rows as in generate_rows
     (bad_rows needs `rows`). gzip_output (default False) gzips the file (level 6, mtime 0).
+    unlabeled (default False) writes an inference batch: every column but the label (churn.without_label).
     on_progress (default None) is called as on_progress(rows, uncompressed_bytes) every 100,000 rows."""
     if (rows is None) == (target_mb is None):
         raise ValueError("give exactly one of rows and target_mb")
@@ -110,8 +112,10 @@ def write_csv(
         counter = _CountingWriter(binary)
         text = io.TextIOWrapper(counter, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(BATCH_COLUMNS if unlabeled else COLUMNS)
         for sample in generate_rows(rows, seed, bad_fraction, bad_rows=bad_rows):
+            if unlabeled:
+                sample = without_label(sample)
             if target_bytes is not None and counter.count >= target_bytes:
                 break
             writer.writerow(sample.fields)
@@ -145,6 +149,17 @@ def csv_bytes(rows: int, seed: int = 0, *, header: tuple[str, ...] = COLUMNS, ba
     writer.writerow(header)
     writer.writerows(sample.fields for sample in generate_rows(rows, seed, bad_rows=bad_rows))
     return buffer.getvalue().encode("utf-8")
+
+
+def batch_csv_bytes(rows: int, seed: int = 0, *, bad_rows: int = 0) -> tuple[bytes, int]:
+    """An inference batch (BATCH_COLUMNS: no label) of `rows` rows as bytes, and how many of them are bad: of the
+    `bad_rows` generated, those whose only defect was in the label are valid once it is gone."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(BATCH_COLUMNS)
+    samples = [without_label(sample) for sample in generate_rows(rows, seed, bad_rows=bad_rows)]
+    writer.writerows(sample.fields for sample in samples)
+    return buffer.getvalue().encode("utf-8"), sum(1 for sample in samples if sample.defect)
 
 
 EXCEL_TRAILING_BLANK_LINES = 2

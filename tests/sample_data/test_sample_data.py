@@ -15,9 +15,12 @@ import pytest
 
 from sample_data import (
     BAD_FILE_KINDS,
+    BATCH_COLUMNS,
     COLUMNS,
     DEFECT_KINDS,
+    LABEL,
     bad_file_bytes,
+    batch_csv_bytes,
     csv_bytes,
     generate_rows,
     write_bad_file,
@@ -196,3 +199,32 @@ def test_excel_export_has_a_bom_crlf_line_ends_and_trailing_empty_lines() -> Non
     text = data.decode("utf-8-sig")
     assert text.endswith("\r\n" * (EXCEL_TRAILING_BLANK_LINES + 1))
     assert text.replace("\r\n", "\n").rstrip("\n") + "\n" == csv_bytes(5, seed=2).decode()
+
+
+def _batch_validation(data: bytes) -> tuple[int, int]:
+    """(valid, rejected) rows of an inference batch under the served model's batch schema, as preprocess checks."""
+    import platform_config
+    from data_processor.processing import process_csv  # lambdas/ is on the path (pytest.ini)
+    from data_processor.schema import compile_dataset
+    from platform_config.datasets import load_datasets
+    from platform_config.serving import batch_schema
+
+    schema = compile_dataset(batch_schema(platform_config.load("local"), load_datasets()).to_json())
+    result = process_csv(io.BytesIO(data), schema, clean_out=io.BytesIO(), rejected_out=io.BytesIO())
+    return result.rows_written, result.rows_quarantined
+
+
+def test_an_unlabeled_batch_has_every_column_but_the_label_and_counts_only_defects_that_remain():
+    data, bad = batch_csv_bytes(400, seed=3, bad_rows=40)
+    header = data.decode().splitlines()[0].split(",")
+    assert header == list(BATCH_COLUMNS) and LABEL not in header
+    # Defects that were only in the label (bad bools, an emptied label) leave with it: fewer bad rows remain.
+    assert 0 < bad < 40
+    assert _batch_validation(data) == (400 - bad, bad)
+
+
+def test_cli_writes_an_unlabeled_batch(tmp_path, capsys):
+    out = tmp_path / "batch.csv"
+    assert main(["--rows", "30", "--unlabeled", "--out", str(out)]) == 0
+    assert out.read_text().splitlines()[0] == ",".join(BATCH_COLUMNS)
+    assert "wrote" in capsys.readouterr().out
