@@ -214,7 +214,8 @@ def parse_request(event: Any, *, bucket: str, served: Mapping[str, ServedModel])
     if unknown:
         raise InvalidInferenceInput(f"unknown input field(s) {', '.join(unknown)}; known: {', '.join(REQUEST_FIELDS)}")
     model_name = request.get("model")
-    if model_name not in served:
+    # A list or object here (unhashable) must fail as the bad field, not as a TypeError of the lookup.
+    if not isinstance(model_name, str) or model_name not in served:
         raise InvalidInferenceInput(f"model {model_name!r} is not served here; served: {', '.join(sorted(served))}")
     if "input_uri" not in request:
         raise InvalidInferenceInput(f"input_uri is missing: s3://{bucket}/{BATCHES_PREFIX}<key>.csv")

@@ -1,0 +1,118 @@
+"""Helpers for the inference Lambda tests (a uniquely named module, beside lambda_support): the served models as
+the stack packages them, an SSE-KMS inference bucket on moto, churn batches (the dataset's rows without the label)
+and the preprocess event."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import lambda_support  # noqa: F401  - puts lambdas/ on sys.path
+
+import platform_config
+from platform_config.datasets import load_datasets
+from platform_config.serving import served_models_json
+from sample_data import COLUMNS, generate_rows
+
+INFERENCE_BUCKET = "ml-inference-test"
+MODEL = "churn"
+LABEL = "churned"
+_LABEL_INDEX = COLUMNS.index(LABEL)
+BATCH_COLUMNS = COLUMNS[:_LABEL_INDEX] + COLUMNS[_LABEL_INDEX + 1 :]
+
+
+def served_models_text(*, max_object_mib: int | None = None) -> str:
+    """served_models.json as the stack renders it for the local environment; max_object_mib (default None: the
+    dataset's own) overrides the batch size limit."""
+    text = served_models_json(platform_config.load("local"), load_datasets())
+    if max_object_mib is None:
+        return text
+    document = json.loads(text)
+    for model in document["models"].values():
+        model["dataset"]["max_object_mib"] = max_object_mib
+    return json.dumps(document)
+
+
+def create_inference_bucket(s3: Any, kms: Any, name: str = INFERENCE_BUCKET) -> str:
+    """A versioned bucket with its own KMS key as default encryption, as deployed."""
+    key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One record of a test batch: its fields as written, and whether the batch schema accepts it."""
+
+    fields: tuple[str, ...]
+    valid: bool
+
+
+def batch_rows(rows: int, *, bad_rows: int = 0, seed: int = 5) -> list[BatchRow]:
+    """Sample churn rows without the label column; `bad_rows` of them carry a defect (as sample_data.generate_rows
+    injects them). A defect that only touched the label leaves a valid batch row: a row is valid when it equals
+    the clean row of the same position (generate_rows draws clean rows independently of the defects)."""
+    clean = generate_rows(rows, seed)
+    return [
+        BatchRow(_without_label(sample.fields), _without_label(sample.fields) == _without_label(reference.fields))
+        for sample, reference in zip(generate_rows(rows, seed, bad_rows=bad_rows), clean, strict=True)
+    ]
+
+
+def _without_label(fields: tuple[str, ...]) -> tuple[str, ...]:
+    # A wrong-field-count row may be shorter than the label's index: it stays short (and invalid).
+    return fields[:_LABEL_INDEX] + fields[_LABEL_INDEX + 1 :]
+
+
+def csv_text(header: tuple[str, ...], records: list[tuple[str, ...]]) -> bytes:
+    """A CSV (LF line ends) of `header` and `records`, as UTF-8 bytes."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(records)
+    return buffer.getvalue().encode("utf-8")
+
+
+def batch_bytes(rows: int, *, bad_rows: int = 0, seed: int = 5, with_label: bool = False) -> bytes:
+    """A batch CSV of `rows` sample rows; with_label (default False) keeps the label column (a bad batch)."""
+    if with_label:
+        samples = generate_rows(rows, seed, bad_rows=bad_rows)
+        return csv_text(COLUMNS, [sample.fields for sample in samples])
+    return csv_text(BATCH_COLUMNS, [row.fields for row in batch_rows(rows, bad_rows=bad_rows, seed=seed)])
+
+
+def event(key: str, execution_id: str = "exec-0001", bucket: str = INFERENCE_BUCKET, **request: Any) -> dict[str, Any]:
+    """Preprocess's event for the batch at s3://bucket/key; `request` adds or overrides input fields."""
+    return {"request": {"model": MODEL, "input_uri": f"s3://{bucket}/{key}", **request}, "execution_id": execution_id}
+
+
+def read_gzip_rows(data: bytes) -> list[list[str]]:
+    """The records of a gzip CSV output."""
+    return list(csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline="")))
+
+
+def bucket_keys(s3: Any, bucket: str = INFERENCE_BUCKET, prefix: str = "") -> list[str]:
+    """The current keys of `bucket` under `prefix` (default all)."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def open_uploads(s3: Any, bucket: str = INFERENCE_BUCKET) -> list[dict[str, Any]]:
+    """The multipart uploads started in `bucket` and neither completed nor aborted."""
+    return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
