@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+# The processor's abort-while-failing (a failing abort is logged, never hides the error that caused it).
+from data_processor.outputs import GZIP_CONTENT_TYPE, _abort_after_failure
 from data_processor.processing import StreamResult, WholeObjectRejected, process_csv
 from data_processor.s3_io import PART_SIZE_BYTES, MultipartUploadWriter, is_missing
 from data_processor.schema import CompiledSchema, compile_dataset
@@ -36,7 +38,6 @@ from inference_common.contract import (
 )
 from lambda_common.structured_log import StructuredLogger
 
-GZIP_CONTENT_TYPE = "application/gzip"
 _CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
 
 
@@ -103,10 +104,10 @@ def preprocess_batch(
         clean.complete()
         rejected.complete()
     except WholeObjectRejected as exc:
-        _abort(log, clean, rejected)
+        _abort_after_failure(log, clean, rejected)
         raise InvalidInferenceInput(_unusable(source, model, exc)) from exc
     except BaseException:
-        _abort(log, clean, rejected)
+        _abort_after_failure(log, clean, rejected)
         raise
     finally:
         if body is not None:
@@ -190,16 +191,3 @@ def _no_valid_row(source: S3Location, stream: StreamResult, rejected_uri: str) -
         f"{stream.rows_quarantined} rejected, {stream.rows_blank} blank; the rejected rows and their reasons are in "
         f"{rejected_uri}"
     )
-
-
-def _abort(log: StructuredLogger | None, *writers: MultipartUploadWriter) -> None:
-    """Abort started uploads while another error propagates; a failing abort must not hide that error (the
-    bucket's abort-incomplete-multipart lifecycle rule removes what is left)."""
-    for writer in writers:
-        try:
-            writer.abort()
-        except (ClientError, BotoCoreError) as exc:
-            if log is not None:
-                log.warning(
-                    "abort of multipart upload failed", key=writer.key, upload_id=writer.upload_id, error=str(exc)
-                )

@@ -288,6 +288,17 @@ def test_batch_with_the_label_column_is_a_bad_header_that_names_the_label(s3, pr
     assert_nothing_left(s3)
 
 
+def test_header_too_long_to_read_still_lists_the_expected_columns(s3):
+    header = ("x" * (300 * 1024), *BATCH_COLUMNS[1:])  # a field over max_row_kib (256): csv cannot return it
+    upload(s3, "batches/b.csv", csv_text(header, [row.fields for row in batch_rows(2)]))
+    with pytest.raises(InvalidInferenceInput) as raised:
+        run_service(s3, "batches/b.csv")
+    message = str(raised.value)
+    assert "(bad_header): a header field is over the row limit" in message
+    assert message.endswith(f"without the label {LABEL!r}: {','.join(BATCH_COLUMNS)}")
+    assert_nothing_left(s3)
+
+
 def test_oversized_batch_is_refused_before_it_is_read(s3, monkeypatch):
     limit = 1024 * 1024
     upload(s3, "batches/big.csv", padded(batch_bytes(10), limit + 1))
