@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from inference_support import (
-    BATCH_COLUMNS,
     INFERENCE_BUCKET,
-    LABEL,
     MODEL,
     batch_bytes,
     batch_rows,
@@ -34,6 +32,7 @@ from lambda_support import REGION
 
 from inference_common.contract import InvalidInferenceInput, RunLayout, parse_request, parse_served_models
 from preprocess.service import Settings, StreamMismatch, compile_catalog, preprocess_batch
+from sample_data import BATCH_COLUMNS, LABEL
 
 CONTEXT = SimpleNamespace(aws_request_id="req-preprocess-1")
 RUN = f"{MODEL}/exec-0001/"
