@@ -102,7 +102,7 @@ def stream_outputs(
         rejected.abort()
         raise
     except BaseException:
-        _abort_after_failure(log, clean, rejected)
+        abort_after_failure(log, clean, rejected)
         raise
     finally:
         if body is not None:
@@ -110,7 +110,7 @@ def stream_outputs(
     return result
 
 
-def _abort_after_failure(log: StructuredLogger | None, *writers: MultipartUploadWriter) -> None:
+def abort_after_failure(log: StructuredLogger | None, *writers: MultipartUploadWriter) -> None:
     """Abort started uploads while another error propagates; a failing abort must not hide that error
     (the bucket's abort-incomplete-multipart lifecycle rule removes what is left)."""
     for writer in writers:

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 # The processor's abort-while-failing (a failing abort is logged, never hides the error that caused it).
-from data_processor.outputs import GZIP_CONTENT_TYPE, _abort_after_failure
+from data_processor.outputs import GZIP_CONTENT_TYPE, abort_after_failure
 from data_processor.processing import StreamResult, WholeObjectRejected, process_csv
 from data_processor.s3_io import PART_SIZE_BYTES, MultipartUploadWriter, is_missing
 from data_processor.schema import CompiledSchema, compile_dataset
@@ -104,10 +104,10 @@ def preprocess_batch(
         clean.complete()
         rejected.complete()
     except WholeObjectRejected as exc:
-        _abort_after_failure(log, clean, rejected)
+        abort_after_failure(log, clean, rejected)
         raise InvalidInferenceInput(_unusable(source, model, exc)) from exc
     except BaseException:
-        _abort_after_failure(log, clean, rejected)
+        abort_after_failure(log, clean, rejected)
         raise
     finally:
         if body is not None:
