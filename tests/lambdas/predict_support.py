@@ -1,0 +1,261 @@
+"""Helpers for the predict Lambda tests (a uniquely named module, like lambda_support): moto buckets laid out as
+deployed (production: versioned, SSE-KMS; inference: SSE-KMS), a model fitted by the training code, promoted
+archives and pointers, preprocessed batches and predict events."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import tarfile
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lambda_support import CONTEXT, REGION, read_gzip_csv
+
+import platform_config
+from platform_config.datasets import load_datasets
+from platform_config.serving import served_models_json
+from sample_data import COLUMNS
+
+PRODUCTION_BUCKET = "ml-production-test"
+INFERENCE_BUCKET = "ml-inference-test"
+MODEL = "churn"
+EXECUTION_ID = "exec-0001"
+RUN = f"{MODEL}/{EXECUTION_ID}/"
+BATCH_COLUMNS = COLUMNS[:-1]  # the churn dataset without its label, as preprocess writes a batch
+UNKNOWN_REGION = "antarctica"
+
+
+@cache
+def served_models_text() -> str:
+    """served_models.json as the stack renders it for the local environment."""
+    return served_models_json(platform_config.load("local"), load_datasets())
+
+
+def churn_served() -> Any:
+    from inference_common.contract import parse_served_models
+
+    return parse_served_models(served_models_text())[MODEL]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A model fitted by the training code (train.fit, train.export) and rows it never saw."""
+
+    fitted: Any
+    model: Any
+    test_rows: list[list[str]]  # with the label, as the training CSVs hold them
+    test_table: Any
+
+    @property
+    def model_json(self) -> str:
+        import model_format
+
+        return model_format.dumps(self.model)
+
+    @property
+    def batch_rows(self) -> list[list[str]]:
+        return [row[:-1] for row in self.test_rows]
+
+
+@cache
+def trained() -> Trained:
+    """Fitted exactly as tests/training/test_model_format.py's `trained` fixture: 1500 churn rows to train, 500
+    others to score, every 50th of them in a region the model never saw."""
+    from csv_data import read_table
+    from feature_spec import CHURN
+    from tests.training.conftest import LABEL, churn_rows, write_csv
+    from train import export, fit
+
+    rows = churn_rows(2000, seed=5)
+    test_rows = rows[1500:]
+    for row in test_rows[::50]:
+        row[9] = UNKNOWN_REGION  # not a category the model knows
+    with tempfile.TemporaryDirectory() as folder:
+        train_table = read_table([write_csv(Path(folder) / "train.csv", rows[:1500])], LABEL, CHURN)
+        test_table = read_table([write_csv(Path(folder) / "test.csv", test_rows)], LABEL)
+    fitted, converged = fit(train_table, CHURN, regularization=1.0, max_iter=1000)
+    model = export(
+        fitted, train_table, threshold=0.5, training_data_uri="s3://bucket/processed/churn/", converged=converged
+    )
+    return Trained(fitted, model, test_rows, test_table)
+
+
+def archive_bytes(members: dict[str, bytes]) -> bytes:
+    """A deterministic model.tar.gz holding `members` (name -> content), as SageMaker tars the model folder."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(content), 0
+            archive.addfile(info, io.BytesIO(content))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def model_archive(model_json: str | bytes) -> bytes:
+    return archive_bytes({"./model.json": model_json.encode() if isinstance(model_json, str) else model_json})
+
+
+def batch_bytes(rows: Sequence[Sequence[str]], header: Sequence[str] = BATCH_COLUMNS) -> bytes:
+    """A preprocessed batch: gzip CSV, header then rows, as preprocess writes it."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return gzip.compress(text.getvalue().encode("utf-8"), mtime=0)
+
+
+def preprocessed(
+    rows_valid: int,
+    *,
+    rejected: int = 0,
+    blank: int = 0,
+    run: str = RUN,
+    execution_id: str = EXECUTION_ID,
+    model: str = MODEL,
+) -> dict[str, Any]:
+    """The predict event: a preprocess result for a run whose batch holds rows_valid rows."""
+    from inference_common.contract import Preprocessed
+
+    return Preprocessed(
+        model=model,
+        execution_id=execution_id,
+        run=run,
+        input_uri=f"s3://{INFERENCE_BUCKET}/batches/today.csv",
+        input_sha256="ab" * 32,
+        input_bytes=1234,
+        rows_read=rows_valid + rejected + blank,
+        rows_valid=rows_valid,
+        rows_rejected=rejected,
+        rows_blank=blank,
+    ).to_dict(INFERENCE_BUCKET)
+
+
+@dataclass
+class PredictWorld:
+    """The moto client, the handler module wired to it, and helpers to promote models and stage batches."""
+
+    s3: Any
+    handler: Any
+
+    def promote(
+        self,
+        model_json: str | bytes,
+        version: str = "1.0.0",
+        *,
+        sequence: int = 1,
+        archive: bytes | None = None,
+        model: str = MODEL,
+    ) -> dict[str, Any]:
+        """Copy an archive to the production bucket and point production at it, as promotion does; returns the
+        pointer document. `archive` (default: model_json in a model.tar.gz) is what is uploaded."""
+        import hashlib
+
+        from promotion.pointer import artifact_key, pointer_document
+
+        data = archive if archive is not None else model_archive(model_json)
+        self.s3.put_object(Bucket=PRODUCTION_BUCKET, Key=artifact_key(model, version), Body=data)
+        document = pointer_document(
+            model=model,
+            version=version,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            sequence=sequence,
+            promotion={
+                "action": "promote",
+                "approved_by": "reviewer",
+                "approved_at": "2026-11-29T12:00:00Z",
+                "reason": "better auc",
+                "run": "local",
+                "git_sha": "0" * 40,
+            },
+            quality={"metric": "auc", "value": 0.83, "threshold": 0.75},
+            training_data_uri="s3://bucket/processed/churn/",
+        )
+        self.put_pointer(json.dumps(document), model=model)
+        return document
+
+    def put_pointer(self, body: str | bytes, *, model: str = MODEL) -> None:
+        from promotion.pointer import pointer_key
+
+        self.s3.put_object(Bucket=PRODUCTION_BUCKET, Key=pointer_key(model), Body=body)
+
+    def put_batch(self, data: bytes, run: str = RUN) -> None:
+        from inference_common.contract import RunLayout
+
+        self.s3.put_object(Bucket=INFERENCE_BUCKET, Key=RunLayout(INFERENCE_BUCKET, run).batch_key, Body=data)
+
+    def invoke(self, event: Any) -> dict[str, Any]:
+        return self.handler.handler(event, CONTEXT)
+
+    def read(self, key: str, bucket: str = INFERENCE_BUCKET) -> bytes:
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def read_csv(self, key: str) -> list[list[str]]:
+        return read_gzip_csv(self.read(key))
+
+    def keys(self, prefix: str = "", bucket: str = INFERENCE_BUCKET) -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def open_uploads(self) -> list[dict[str, Any]]:
+        return self.s3.list_multipart_uploads(Bucket=INFERENCE_BUCKET).get("Uploads", [])
+
+    def count_gets(self) -> list[str]:
+        """The keys of every GetObject the client makes from now on, in order (a live list)."""
+        keys: list[str] = []
+        self.s3.meta.events.register(
+            "before-parameter-build.s3.GetObject", lambda params, **_: keys.append(params["Key"])
+        )
+        return keys
+
+
+@contextmanager
+def predict_world(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Iterator[PredictWorld]:
+    """moto S3 with both buckets, predict.handler wired to it (env, client, served_models.json in `folder`), and
+    an empty model cache before and after (it outlives a test otherwise, as it outlives an invocation)."""
+    import boto3
+    from moto import mock_aws
+
+    from predict import handler, model_store
+
+    served_path = folder / "served_models.json"
+    served_path.write_text(served_models_text(), encoding="utf-8")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        kms = boto3.client("kms", region_name=REGION)
+        for name in (PRODUCTION_BUCKET, INFERENCE_BUCKET):
+            key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
+            s3.create_bucket(Bucket=name)
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": key_arn,
+                            },
+                            "BucketKeyEnabled": True,
+                        }
+                    ]
+                },
+            )
+        s3.put_bucket_versioning(Bucket=PRODUCTION_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        monkeypatch.setattr(handler, "s3", s3)
+        monkeypatch.setenv("PRODUCTION_BUCKET", PRODUCTION_BUCKET)
+        monkeypatch.setenv("INFERENCE_BUCKET", INFERENCE_BUCKET)
+        monkeypatch.setenv("SERVED_MODELS_PATH", str(served_path))
+        model_store.CACHE.clear()
+        try:
+            yield PredictWorld(s3=s3, handler=handler)
+        finally:
+            model_store.CACHE.clear()
