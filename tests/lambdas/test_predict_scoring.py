@@ -1,0 +1,261 @@
+"""predict.scoring without AWS: every score is model_format.score's, bit for bit, whatever the values look like;
+every row is scored or unscored with model_format's reason; block size and the value memo change nothing."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import gzip
+import io
+import itertools
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from lambda_support import read_gzip_csv
+from predict_support import BATCH_COLUMNS, batch_bytes, churn_served, trained
+
+import model_format
+from inference_common.contract import InvalidInferenceInput
+from predict import scoring
+
+COLUMN = {name: index for index, name in enumerate(BATCH_COLUMNS)}
+
+
+@dataclass
+class Scored:
+    counts: scoring.ScoreCounts
+    predictions: list[list[str]]
+    unscored: list[list[str]]
+    raw: tuple[bytes, bytes]
+
+
+def score(data: bytes, model: Any = None, **options: Any) -> Scored:
+    predictions, unscored = io.BytesIO(), io.BytesIO()
+    counts = scoring.score_batch(
+        io.BytesIO(data),
+        model or trained().model,
+        churn_served(),
+        model_version="1.2.3",
+        predictions_out=predictions,
+        unscored_out=unscored,
+        **options,
+    )
+    raw = predictions.getvalue(), unscored.getvalue()
+    rows = [read_gzip_csv(part) for part in raw]
+    return Scored(counts, rows[0][1:], rows[1][1:], raw)
+
+
+def with_value(column: str, values: list[str]) -> list[list[str]]:
+    """One batch row per value, the rest of the row taken in turn from the test rows."""
+    base = itertools.cycle(trained().batch_rows)
+    rows = []
+    for value in values:
+        row = list(next(base))
+        row[COLUMN[column]] = value
+        rows.append(row)
+    return rows
+
+
+def assert_same_as_model_format(rows: list[list[str]], scored: Scored, model: Any = None) -> None:
+    """Each row: model_format.score's score and label in the predictions, or its RowError reason in unscored, in
+    order; nothing else, nothing lost."""
+    model = model or trained().model
+    predictions, unscored = iter(scored.predictions), iter(scored.unscored)
+    for number, row in enumerate(rows, start=1):
+        try:
+            expected = model_format.score(model, dict(zip(BATCH_COLUMNS, row, strict=True)))
+        except model_format.RowError as exc:
+            assert next(unscored) == [str(number), str(exc), *row], row
+            continue
+        customer, text, label, version = next(predictions)
+        assert (customer, version) == (row[0], "1.2.3")
+        assert text == repr(expected) and float(text) == expected, row
+        assert label == ("true" if expected >= model.threshold else "false")
+    assert next(predictions, None) is None and next(unscored, None) is None
+    assert scored.counts.read == len(rows) == scored.counts.scored + scored.counts.unscored
+
+
+def odd_numbers() -> list[str]:
+    """Every string of up to 3 characters over digits, sign, point, exponent, space, '_' and letters of nan/inf,
+    plus longer look-alikes: what float() accepts and parse_number does not, and the other way round."""
+    alphabet = "09.+-eE _nif"
+    short = ["".join(chars) for size in range(1, 4) for chars in itertools.product(alphabet, repeat=size)]
+    longer = [
+        "12.5",
+        "+12.5",
+        "-0.0",
+        "1e2",
+        "1E+02",
+        ".5",
+        "5.",
+        "1.e5",
+        " 45.5 ",
+        "45.5\n",
+        "\n45.5",
+        "4\n5",
+        "1_000",
+        "nan",
+        "NaN",
+        "inf",
+        "-Infinity",
+        "1e999",
+        "-1e999",
+        "0x10",
+        "12,50",
+        "$45.00",
+        "\u0663",  # ARABIC-INDIC DIGIT THREE: \d and float() both take it
+        "\uff11\uff12",  # fullwidth 12
+        "\u00a012",  # no-break space: str.strip() and float() both drop it
+        "1e308",
+        "",
+    ]
+    return short + longer
+
+
+@pytest.mark.parametrize("column", ["monthly_charges", "total_charges", "tenure_months"])
+def test_every_value_scores_exactly_as_model_format_or_is_unscored_with_its_reason(column: str) -> None:
+    rows = with_value(column, odd_numbers())
+    scored = score(batch_bytes(rows))
+    assert_same_as_model_format(rows, scored)
+    assert scored.counts.unscored > 0 and scored.counts.scored > 0
+
+
+def test_empty_values_are_the_mean_only_where_the_model_imputes() -> None:
+    rows = with_value("total_charges", ["", " ", ""]) + with_value("tenure_months", ["", "3"])
+    scored = score(batch_bytes(rows))
+    assert_same_as_model_format(rows, scored)
+    assert scored.counts.unscored == 1
+    assert scored.unscored[0][:2] == ["4", "column 'tenure_months' is empty (the model has no value to impute for it)"]
+
+
+def test_unknown_and_empty_categories_score_as_all_zeros() -> None:
+    rows = with_value("region", ["antarctica", "", "europe", "Europe"]) + with_value("contract", ["weekly"])
+    assert_same_as_model_format(rows, score(batch_bytes(rows)))
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 512])
+def test_block_size_and_a_small_value_memo_change_no_byte(block_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = trained().batch_rows + with_value("support_calls", ["x", "", " 2"])
+    data = batch_bytes(rows)
+    reference = score(data)
+    assert_same_as_model_format(rows, reference)
+    monkeypatch.setattr(scoring, "MEMO_ENTRIES", 3)  # every column stops remembering values at once
+    assert score(data, block_rows=block_rows).raw == reference.raw
+
+
+def test_a_row_of_another_width_is_unscored_naming_it() -> None:
+    rows = [list(row) for row in trained().batch_rows[:5]]
+    rows[1] = rows[1][:-1]
+    rows[3] = [*rows[3], "extra"]
+    scored = score(batch_bytes(rows))
+    assert [row[:2] for row in scored.unscored] == [
+        ["2", "the row has 9 fields, the batch header has 10"],
+        ["4", "the row has 11 fields, the batch header has 10"],
+    ]
+    assert [row[0] for row in scored.predictions] == [rows[0][0], rows[2][0], rows[4][0]]
+
+
+def test_ids_that_need_quoting_are_written_as_csv() -> None:
+    rows = [list(row) for row in trained().batch_rows[:4]]
+    ids = ["CUST,1", 'CUST"2', "CUST\n3", "CUST-4"]
+    for row, customer in zip(rows, ids, strict=True):
+        row[0] = customer
+    scored = score(batch_bytes(rows))
+    assert [row[0] for row in scored.predictions] == ids
+    assert_same_as_model_format(rows, scored)
+
+
+def extreme_model(coefficients: dict[int, float]) -> Any:
+    """The trained model with monthly_charges and total_charges scaled so that 1e300 overflows to infinity once
+    standardized, and the given coefficients (by position)."""
+    document = copy.deepcopy(model_format.to_dict(trained().model))
+    for position in (1, 2):
+        document["features"][position]["scale"] = 1e-300
+    for position, value in coefficients.items():
+        document["coefficients"][position] = value
+    return model_format.loads(json.dumps(document))
+
+
+def test_values_overflowing_the_model_are_scored_as_model_format_does_or_unscored_with_why() -> None:
+    model = extreme_model({1: 1.0, 2: -1.0})
+    rows = with_value("monthly_charges", ["1e300", "1e300", "20"])
+    rows[1][COLUMN["total_charges"]] = "1e300"  # +inf and -inf products: math.fsum refuses them
+    scored = score(batch_bytes(rows), model)
+    assert scored.predictions[0][1:3] == ["1.0", "true"]  # an infinite logit is a certain prediction
+    assert scored.unscored[0][:2] == [
+        "2",
+        "the score cannot be computed (-inf + inf in fsum): a value is far outside the model's training range",
+    ]
+    assert float(scored.predictions[1][1]) == model_format.score(model, dict(zip(BATCH_COLUMNS, rows[2], strict=True)))
+
+
+def test_a_score_that_is_not_a_number_is_unscored() -> None:
+    model = extreme_model({1: 0.0})  # 0 * inf
+    rows = with_value("monthly_charges", ["1e300", "20"])
+    scored = score(batch_bytes(rows), model)
+    assert scored.unscored[0][:2] == [
+        "1",
+        "the model's score is not a number: a value is far outside the model's training range",
+    ]
+    assert scored.counts == scoring.ScoreCounts(read=2, scored=1, unscored=1, positive=scored.counts.positive)
+
+
+def test_outputs_are_deterministic_gzip() -> None:
+    data = batch_bytes(trained().batch_rows)
+    first, second = score(data), score(data)
+    assert first.raw == second.raw
+    for part in first.raw:
+        assert part[:4] == b"\x1f\x8b\x08\x00" and part[4:8] == b"\x00\x00\x00\x00"  # no name, mtime 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (gzip.compress(b"", mtime=0), "the batch is empty: it has no header"),
+        (b"customer_id,signup_date\n", "the batch is not a complete gzip stream: Not a gzipped file"),
+        (gzip.compress(b"a,b\n", mtime=0), "the batch header a,b is not model churn's batch columns customer_id,"),
+        (gzip.compress(b"\xff", mtime=0), "the batch is not UTF-8 text"),
+        (
+            gzip.compress(f'{",".join(BATCH_COLUMNS)}\n"a"b,c\n'.encode(), mtime=0),
+            "the batch is not valid CSV at line 2: ',' expected after '\"'",
+        ),
+    ],
+)
+def test_an_unusable_batch_is_invalid_input_and_writes_nothing(data: bytes, message: str) -> None:
+    predictions, unscored = io.BytesIO(), io.BytesIO()
+    with pytest.raises(InvalidInferenceInput) as caught:
+        scoring.score_batch(
+            io.BytesIO(data),
+            trained().model,
+            churn_served(),
+            model_version="1.2.3",
+            predictions_out=predictions,
+            unscored_out=unscored,
+        )
+    assert str(caught.value).startswith(message)
+    for part in (predictions.getvalue(), unscored.getvalue()):
+        with pytest.raises(EOFError):  # cut off: never a complete gzip stream
+            gzip.decompress(part)
+
+
+def test_csv_field_limit_is_the_datasets_row_bound_and_restored() -> None:
+    previous = csv.field_size_limit()
+    long_id = "C" * (200 * 1024)  # over csv's default 128 KiB, within the dataset's 256 KiB row bound
+    rows = [[long_id, *trained().batch_rows[0][1:]]]
+    scored = score(batch_bytes(rows))
+    assert scored.predictions[0][0] == long_id
+    assert csv.field_size_limit() == previous
+
+
+def test_random_batches_score_exactly() -> None:
+    rng = random.Random(7)
+    values = odd_numbers()
+    rows = [list(row) for row in trained().batch_rows]
+    for row in rows:
+        for column in ("tenure_months", "monthly_charges", "total_charges", "support_calls"):
+            if rng.random() < 0.05:
+                row[COLUMN[column]] = rng.choice(values)
+    assert_same_as_model_format(rows, score(batch_bytes(rows), block_rows=64))
