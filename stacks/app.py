@@ -11,6 +11,7 @@ from platform_config import EnvironmentConfig
 from platform_config.datasets import load_datasets
 from stacks.artifact_store import ArtifactStoreStack
 from stacks.data_pipeline import DataPipelineStack
+from stacks.inference import InferenceStack
 from stacks.training import TrainingStack
 
 
@@ -23,6 +24,7 @@ class PlatformApp:
     artifact_store: ArtifactStoreStack
     data_pipeline: DataPipelineStack
     training: TrainingStack
+    inference: InferenceStack
 
 
 def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformApp:
@@ -40,6 +42,12 @@ def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformA
         data_pipeline=data_pipeline,
         datasets=datasets,
     )
+    inference = InferenceStack(app, config=config, guard=guard, artifact_store=artifact_store, datasets=datasets)
     return PlatformApp(
-        app=app, guard=guard, artifact_store=artifact_store, data_pipeline=data_pipeline, training=training
+        app=app,
+        guard=guard,
+        artifact_store=artifact_store,
+        data_pipeline=data_pipeline,
+        training=training,
+        inference=inference,
     )

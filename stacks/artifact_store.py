@@ -115,9 +115,11 @@ class ArtifactStoreStack(PlatformStack):
         """Training: list candidate keys under models/ (to refuse publishing a version twice), no reads."""
         return self.candidate.grant_list(grantee, "list-candidate-models", MODELS_PREFIX)
 
-    def grant_read_production(self, grantee: Grantee) -> Grant:
-        """Serving: read promoted models from the production bucket."""
-        return self.production.grant_read(grantee, "read-production-models", MODELS_PREFIX)
+    def grant_read_production(self, grantee: Grantee, model: str | None = None) -> Grant:
+        """Serving: read promoted models (their archives and production pointers) from the production bucket;
+        with `model`, only that model's `models/<model>/` (default: every model)."""
+        prefix = MODELS_PREFIX if model is None else f"{MODELS_PREFIX}{check_model_name(model)}/"
+        return self.production.grant_read(grantee, "read-production-models", prefix)
 
     def grant_promotion(self, grantee: Grantee) -> tuple[Grant, Grant]:
         """Promotion: read candidates and write the production copy, nothing else."""
