@@ -4,8 +4,9 @@ Steps: deploy (cdktf, streamed), then read the stacks' outputs, inspect each buc
 the emulator, show that the candidate bucket's policy refuses an upload with the wrong encryption, run sample data
 through the data pipeline (tooling/demo_data_pipeline.py), train a candidate model on what it
 processed by firing the training schedule (tooling/demo_training.py), promote that candidate to
-production (tooling/demo_promotion.py), and print a summary a newcomer can follow. The emulator
-is left running for exploration.
+production (tooling/demo_promotion.py), score a batch with it through the inference workflow
+(tooling/demo_inference.py), and print a summary a newcomer can follow. The emulator is left running
+for exploration.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import platform_config
-from tooling import aws_clients, demo_data_pipeline, demo_promotion, demo_training, deploy
+from tooling import aws_clients, demo_data_pipeline, demo_inference, demo_promotion, demo_training, deploy
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,18 @@ def main() -> int:
         checks.append(Check(False, "no candidate was published, so nothing was promoted"))
     else:
         model = candidate.manifest["model"]
-        checks += [Check(ok, text) for ok, text in demo_promotion.tour(config, s3, model["name"], model["version"])]
+        promotion_checks = demo_promotion.tour(config, s3, model["name"], model["version"])
+        checks += [Check(ok, text) for ok, text in promotion_checks]
+        if all(ok for ok, _ in promotion_checks):
+            try:
+                inference_checks = demo_inference.tour(
+                    config, s3, aws_clients.client("stepfunctions", config), outputs[config.stack_name("inference")]
+                )
+            except (TimeoutError, LookupError) as exc:
+                inference_checks = [(False, str(exc))]
+            checks += [Check(ok, text) for ok, text in inference_checks]
+        else:
+            checks.append(Check(False, "the candidate was not promoted, so inference did not run"))
     print("\nChecks against the running emulator:")
     for check in checks:
         print(check)
@@ -116,6 +128,8 @@ def main() -> int:
     print("  make train           fire the training schedule again and follow the pipeline step by step")
     print("  make promote MODEL=churn VERSION=<version>   promote another candidate (asks first; YES=1 does not)")
     print("  make rollback MODEL=churn   put the previous production version back; make promotions: the history")
+    print('  make sample-data ARGS="--rows 5000 --unlabeled --out batch.csv"; make infer INPUT=batch.csv')
+    print("                       score your own batch with the production model (the workflow above)")
     print('  eval "$(make env)"; npx cdktf diff local-data-pipeline   cdktf by hand (README: Using cdktf directly)')
     print("  make test            the test suite (unit, emulator, checkov, integration)")
     print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")

@@ -90,7 +90,7 @@ def batch_uri(s3: Any, bucket: str, source: str, name: str) -> str:
 
 
 def step_timings(sfn: Any, execution_arn: str) -> list[tuple[str, float, str]]:
-    """(state, seconds, "done" or "failed") for every task state the execution ran, in order."""
+    """(state, seconds, "done" or "failed") for every Task state the execution ran, in order."""
     events = []
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     while True:
@@ -102,9 +102,9 @@ def step_timings(sfn: Any, execution_arn: str) -> list[tuple[str, float, str]]:
     steps, entered = [], {}
     for event in events:
         kind = event["type"]
-        if kind.endswith("StateEntered"):
+        if kind == "TaskStateEntered":
             entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
-        elif kind.endswith("StateExited"):
+        elif kind == "TaskStateExited":
             name = event["stateExitedEventDetails"]["name"]
             started = entered.pop(name, event["timestamp"])
             steps.append((name, (event["timestamp"] - started).total_seconds(), "done"))
@@ -147,12 +147,22 @@ def first_predictions(s3: Any, uri: str, count: int = SHOWN_PREDICTIONS) -> list
         body.close()
 
 
+def readable_cause(cause: str | None) -> str:
+    """A step's cause as a person reads it: a Lambda error's message (the cause is the function's error document,
+    {"errorMessage", "errorType", "stackTrace", ...}), else the cause as given."""
+    try:
+        document = json.loads(cause or "")
+    except json.JSONDecodeError:
+        return cause or "no cause given"
+    return str(document.get("errorMessage", cause)) if isinstance(document, dict) else str(cause)
+
+
 def report(result: InferenceRun, predictions: Sequence[Sequence[str]] = ()) -> list[str]:
     """What a person reads after a run: status, steps, counts, outputs and the first predictions (or the error)."""
     lines = [f"execution {result.execution_arn}", f"status    {result.status}"]
     lines += [f"  {name:<14} {outcome} ({seconds:.1f} s)" for name, seconds, outcome in result.steps]
     if not result.succeeded or result.output is None:
-        lines.append(f"error     {result.error}: {result.cause}")
+        lines.append(f"error     {result.error}: {readable_cause(result.cause)}")
         return lines
     output, rows = result.output, result.output["rows"]
     lines += [
@@ -166,7 +176,7 @@ def report(result: InferenceRun, predictions: Sequence[Sequence[str]] = ()) -> l
         widths = [max(len(row[i]) for row in predictions) for i in range(len(predictions[0]))]
         lines.append(f"first {len(predictions) - 1} predictions:")
         lines += [
-            "  " + "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True))
+            "  " + "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
             for row in predictions
         ]
     return lines

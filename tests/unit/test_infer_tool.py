@@ -84,6 +84,7 @@ def test_step_timings_follow_the_history_across_pages_and_name_the_step_that_nev
             event("TaskStateEntered", "Preprocess", 0),
             event("TaskStateExited", "Preprocess", 1.5),
             event("TaskStateEntered", "Predict", 1.5),
+            event("FailStateEntered", "Failed", 3),
             {"type": "ExecutionFailed", "timestamp": T0 + timedelta(seconds=4)},
         ]
     )
@@ -107,12 +108,15 @@ def test_a_succeeded_run_reports_counts_outputs_and_the_first_predictions_as_a_t
     assert "status    SUCCEEDED" in text and "  Preprocess     done (1.2 s)" in text
     assert "10 read: 7 scored (2 predicted positive), 2 rejected by the schema, 0 unscored, 1 blank" in text
     assert SUMMARY["predictions_uri"] in text and "first 1 predictions:" in text
-    assert "  CUST-1       0.25   false  1.0.1" in text
+    assert "  CUST-1       0.25   false  1.0.1\n" in text + "\n"  # no trailing spaces
 
 
-def test_a_failed_run_reports_the_steps_error_and_cause() -> None:
-    run = infer.InferenceRun("arn:exec", "FAILED", None, "ModelNotPromoted", "churn has no pointer", [])
+def test_a_failed_run_reports_the_steps_error_and_the_functions_message() -> None:
+    cause = json.dumps({"errorMessage": "churn has no pointer", "errorType": "ModelNotPromoted", "stackTrace": []})
+    run = infer.InferenceRun("arn:exec", "FAILED", None, "ModelNotPromoted", cause, [])
     assert infer.report(run)[-1] == "error     ModelNotPromoted: churn has no pointer"
+    # A cause that is not a Lambda error document (States.Timeout, say) is shown as it is.
+    assert infer.readable_cause("took too long") == "took too long" and infer.readable_cause(None) == "no cause given"
 
 
 def test_first_predictions_reads_only_the_head_of_the_file() -> None:
