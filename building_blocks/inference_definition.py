@@ -5,7 +5,8 @@ that deploys it and the tests that run it.
         │ any error   │ any error      (after Retry: Lambda service errors and throttles only)
         └──────┬──────┘
                ▼
-         NotifyFailure (SNS publish: execution, input, error, cause) ──▶ Failed (the step's error and cause)
+         NotifyFailure (SNS publish: execution, input, error, cause) ──▶ Failed (the step's error and cause,
+                                                                            even when the publish fails)
 
 Preprocess gets `{"request": <execution input>, "execution_id": <execution name>}`: the whole input, so the
 function (not the interpreter) judges it and a bad input fails as a named, catchable error
@@ -37,8 +38,9 @@ def inference_definition(
         max_delay_seconds=RETRY_MAX_DELAY_SECONDS,
         jitter=True,
     )
-    # ResultPath keeps the step's input beside the error, so the notification can say what failed on what.
-    catch = {"ErrorEquals": [ALL_ERRORS], "ResultPath": "$.error", "Next": "NotifyFailure"}
+    # The error replaces the state (ResultPath "$"): a catcher writing beside the input would itself fail, uncaught,
+    # on an input that is not a JSON object (a string is valid JSON). The message takes the input from the context.
+    catch = {"ErrorEquals": [ALL_ERRORS], "ResultPath": "$", "Next": "NotifyFailure"}
     return {
         "Comment": "Batch inference: preprocess (validate, clean) then predict with the production model",
         "StartAt": "Preprocess",
@@ -62,11 +64,11 @@ def inference_definition(
                         "state_machine.$": "$$.StateMachine.Name",
                         "execution.$": "$$.Execution.Id",
                         "execution_input.$": "$$.Execution.Input",
-                        "error.$": "$.error.Error",
-                        "cause.$": "$.error.Cause",
+                        "error.$": "$.Error",
+                        "cause.$": "$.Cause",
                     },
                 },
-                "ResultPath": "$.notification",
+                "ResultPath": None,  # keep the error for the Fail state
                 "Retry": [
                     {
                         "ErrorEquals": ["SNS.ThrottledException", "SNS.InternalErrorException"],
@@ -76,9 +78,11 @@ def inference_definition(
                         "JitterStrategy": "FULL",
                     }
                 ],
+                # A notification that cannot be sent must not hide the step's error: the execution still fails with it.
+                "Catch": [{"ErrorEquals": [ALL_ERRORS], "ResultPath": "$.notification_error", "Next": "Failed"}],
                 "Next": "Failed",
             },
             # The execution fails with the step's own error and cause, so DescribeExecution shows them too.
-            "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+            "Failed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"},
         },
     }

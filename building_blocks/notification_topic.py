@@ -1,8 +1,11 @@
 """An SNS topic for operational notifications: KMS-encrypted, TLS-only, owned by the account.
 
-Publishers get `sns:Publish` on this topic and the key actions an encrypted topic needs (`grant_publish`).
-Subscribers are added outside the platform (an email or a pager endpoint per team); a subscriber service that
-reads the messages itself (SQS, Lambda) also needs the key, through `key.allow_service`.
+Publishers get `sns:Publish` on this topic and the key actions an encrypted topic needs, through SNS only
+(`grant_publish`). Subscribers are added outside the platform (an email or a pager endpoint per team). SNS
+decrypts a message before it delivers it, so subscribers need nothing on this key; an SQS subscriber needs a
+queue policy letting `sns.amazonaws.com` send (and, for a queue with its own customer-managed key, that key's
+permission for SNS). An AWS service that would publish here itself (a CloudWatch alarm, EventBridge) needs a
+topic policy statement and `key.allow_service` for its principal.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class NotificationTopic(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, topic_name: str, key: KmsKey) -> None:
         super().__init__(scope, construct_id)
         account = AccountContext.of(self)
+        self._region = account.region
         self.key = key
         self.topic = SnsTopic(self, "topic", name=topic_name, kms_master_key_id=key.arn)
         self.policy = SnsTopicPolicy(
@@ -59,11 +63,17 @@ class NotificationTopic(Construct):
         return self.topic.arn
 
     def grant_publish(self, grantee: Grantee, name: str) -> Grant:
-        """Let `grantee` publish to this topic only, with the key actions SNS needs to encrypt the message."""
+        """Let `grantee` publish to this topic only, with the key actions SNS needs to encrypt the message, usable
+        only through SNS (the key encrypts other things of the stack too)."""
         return grantee.add_policy(
             name,
             [
                 Statement(sid="PublishToTopic", actions=perms.TOPIC_PUBLISH_ACTIONS, resources=(self.topic.arn,)),
-                Statement(sid="EncryptMessages", actions=perms.KEY_MESSAGE_SEND_ACTIONS, resources=(self.key.arn,)),
+                Statement(
+                    sid="EncryptMessages",
+                    actions=perms.KEY_MESSAGE_SEND_ACTIONS,
+                    resources=(self.key.arn,),
+                    conditions={"StringEquals": {"kms:ViaService": f"sns.{self._region}.amazonaws.com"}},
+                ),
             ],
         )

@@ -65,6 +65,9 @@ if TYPE_CHECKING:
 LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"
 
 
+EXPIRED_VERSION_DAYS = 1  # noncurrent versions under an expiring prefix are kept this long
+
+
 class BucketEncryption(Enum):
     """KMS: a customer-managed key (the default). S3_MANAGED: AES256, only for access-log
     buckets, because S3 server access logs cannot be delivered to an SSE-KMS bucket."""
@@ -85,7 +88,8 @@ class SecureBucketProps:
     key_deletion_window_days: default 30; the created key's deletion waiting period.
     noncurrent_version_expiration_days: default 90; old versions are deleted after this.
     abort_incomplete_multipart_upload_days: default 7.
-    expire_objects_after_days: default None (keep); log buckets set a retention.
+    expire_objects_after_days: default None (keep); log buckets set a retention. What expires (and every
+        noncurrent version under that prefix) is deleted EXPIRED_VERSION_DAYS later.
     expire_objects_prefix: default "" (the whole bucket); limits that expiration to one prefix
         (e.g. a work bucket's "runs/", keeping its "code/").
     disposable: default False. True (local emulator only) sets force_destroy and drops
@@ -357,6 +361,14 @@ class SecureBucket(Construct):
                     status="Enabled",
                     filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=props.expire_objects_prefix)],
                     expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expire_objects_after_days)],
+                    # In a versioned bucket expiring only hides the data behind a delete marker; the bytes of
+                    # what expired (or was overwritten) under this prefix go a day later, not after the
+                    # bucket-wide noncurrent retention.
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=EXPIRED_VERSION_DAYS
+                        )
+                    ],
                 )
             )
         return rules

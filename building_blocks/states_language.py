@@ -12,10 +12,12 @@ from typing import Any
 LAMBDA_INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke"
 SNS_PUBLISH_RESOURCE = "arn:aws:states:::sns:publish"
 # Errors worth retrying: Lambda throttles and transient service faults, never handler bugs.
+# (AWS's list: "Handle transient Lambda service exceptions", Step Functions best practices.)
 RETRYABLE_LAMBDA_ERRORS = (
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.TooManyRequestsException",
 )
 ALL_ERRORS = "States.ALL"

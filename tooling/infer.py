@@ -75,6 +75,18 @@ def workflow_outputs(config: EnvironmentConfig) -> dict[str, Any]:
     return dict(outputs)
 
 
+def execution_exists(sfn: Any, state_machine_arn: str, name: str) -> bool:
+    """Whether the state machine already has an execution called `name` (AWS keeps names for 90 days)."""
+    arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+    try:
+        sfn.describe_execution(executionArn=arn)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return False
+        raise
+    return True
+
+
 def batch_uri(s3: Any, bucket: str, source: str, name: str) -> str:
     """The s3:// URI of the batch: `source` itself when it is one, else the local file uploaded under batches/."""
     if source.startswith("s3://"):
@@ -89,8 +101,14 @@ def batch_uri(s3: Any, bucket: str, source: str, name: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
+# History events that mean the Task state in progress failed. On AWS a caught failure is still followed by
+# TaskStateExited, so an exit alone does not mean the step succeeded.
+STEP_FAILURE_EVENTS = frozenset({"TaskFailed", "TaskTimedOut", "LambdaFunctionFailed", "LambdaFunctionTimedOut"})
+
+
 def step_timings(sfn: Any, execution_arn: str) -> list[tuple[str, float, str]]:
-    """(state, seconds, "done" or "failed") for every Task state the execution ran, in order."""
+    """(state, seconds, "done" or "failed") for every Task state the execution ran, in order; a state that
+    failed (its error caught or not) is "failed", one still running or cut short when the execution ended too."""
     events = []
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     while True:
@@ -99,16 +117,21 @@ def step_timings(sfn: Any, execution_arn: str) -> list[tuple[str, float, str]]:
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    steps, entered = [], {}
+    steps, entered, failed = [], {}, set()
+    current = None
     for event in events:
         kind = event["type"]
         if kind == "TaskStateEntered":
-            entered[event["stateEnteredEventDetails"]["name"]] = event["timestamp"]
+            current = event["stateEnteredEventDetails"]["name"]
+            entered[current] = event["timestamp"]
+        elif kind in STEP_FAILURE_EVENTS and current is not None:
+            failed.add(current)
         elif kind == "TaskStateExited":
             name = event["stateExitedEventDetails"]["name"]
             started = entered.pop(name, event["timestamp"])
-            steps.append((name, (event["timestamp"] - started).total_seconds(), "done"))
-    steps.extend((name, 0.0, "failed") for name in entered)  # entered, never exited: the execution failed there
+            outcome = "failed" if name in failed else "done"
+            steps.append((name, (event["timestamp"] - started).total_seconds(), outcome))
+    steps.extend((name, 0.0, "failed") for name in entered)  # entered, never exited: the execution ended there
     return steps
 
 
@@ -196,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         outputs = workflow_outputs(config)
         s3, sfn = aws_clients.client("s3", config), aws_clients.client("stepfunctions", config)
         name = args.name or execution_name()
+        # Before the upload: a reused name would overwrite batches/<name>/ and then fail to start.
+        if args.name and execution_exists(sfn, outputs["inference_state_machine_arn"], name):
+            raise InferError(f"execution name {name!r} is taken (names stay taken for 90 days); choose another")
         request = {
             "model": args.model or config.training.model_name,
             "input_uri": batch_uri(s3, outputs["inference_bucket_name"], args.input, name),

@@ -70,6 +70,31 @@ def test_a_failing_step_is_published_to_the_topic_and_the_execution_fails_with_i
     assert notice["execution"] == described["executionArn"]
 
 
+def test_an_input_that_is_not_an_object_still_reaches_the_topic_and_fails_with_the_steps_error(aws: Aws, name: Name):
+    """A JSON string is a valid execution input; the catcher must not need an object to write into."""
+    machine, queue = deploy(aws, name, "fail", "echo")
+
+    described = run_execution(aws("stepfunctions"), machine, name("run"), "s3://bucket/batches/b.csv")  # type: ignore[arg-type]
+
+    assert (described["status"], described["error"]) == ("FAILED", "ValueError")
+    messages = wait_for(lambda: aws("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages"))
+    assert json.loads(messages[0]["Body"])["execution_input"] == "s3://bucket/batches/b.csv"
+
+
+def test_a_notification_that_cannot_be_sent_still_fails_the_execution_with_the_steps_error(aws: Aws, name: Name):
+    machine, _ = deploy(aws, name, "fail", "echo")
+    definition = json.loads(aws("stepfunctions").describe_state_machine(stateMachineArn=machine)["definition"])
+    definition["States"]["NotifyFailure"]["Parameters"]["TopicArn"] = "arn:aws:sns:us-east-1:123456789012:gone"
+    definition["States"]["NotifyFailure"]["Retry"] = []
+    broken = aws("stepfunctions").create_state_machine(
+        name=name("inference"), definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+
+    described = run_execution(aws("stepfunctions"), broken, name("run"), {"model": "churn"})
+
+    assert (described["status"], described["error"]) == ("FAILED", "ValueError")
+
+
 def test_a_failing_second_step_is_caught_the_same_way(aws: Aws, name: Name):
     machine, queue = deploy(aws, name, "echo", "fail")
 

@@ -77,6 +77,20 @@ def event(kind: str, name: str, seconds: float) -> dict[str, Any]:
     return {"type": kind, "timestamp": T0 + timedelta(seconds=seconds), field: {"name": name}}
 
 
+def test_a_caught_failure_marks_its_step_failed_although_aws_exits_the_state_afterwards() -> None:
+    """The event order AWS records for a Task whose error a Catch handles."""
+    history = FakeHistory(
+        [
+            event("TaskStateEntered", "Preprocess", 0),
+            {"type": "LambdaFunctionFailed", "timestamp": T0 + timedelta(seconds=0.5)},
+            event("TaskStateExited", "Preprocess", 0.5),
+            event("TaskStateEntered", "NotifyFailure", 0.5),
+            event("TaskStateExited", "NotifyFailure", 0.75),
+        ]
+    )
+    assert infer.step_timings(history, "arn") == [("Preprocess", 0.5, "failed"), ("NotifyFailure", 0.25, "done")]
+
+
 def test_step_timings_follow_the_history_across_pages_and_name_the_step_that_never_ended() -> None:
     history = FakeHistory(
         [
@@ -138,3 +152,21 @@ def test_infer_without_a_deploy_says_to_deploy_first(tmp_path: Path, monkeypatch
     (tmp_path / "outputs.json").write_text(json.dumps({"local-data-pipeline": {}}))
     assert infer.main(["batch.csv"]) == 2
     assert "has no outputs of local-inference" in capsys.readouterr().err
+
+
+class FakeExecutions:
+    def __init__(self, existing: set[str]) -> None:
+        self.existing = existing
+
+    def describe_execution(self, executionArn: str) -> dict[str, str]:
+        from botocore.exceptions import ClientError
+
+        if executionArn not in self.existing:
+            raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": "no"}}, "DescribeExecution")
+        return {"status": "SUCCEEDED"}
+
+
+def test_a_taken_execution_name_is_found_from_the_state_machine_arn() -> None:
+    machine = "arn:aws:states:eu-west-1:111122223333:stateMachine:mlp-dev-inference"
+    sfn = FakeExecutions({"arn:aws:states:eu-west-1:111122223333:execution:mlp-dev-inference:daily-1"})
+    assert infer.execution_exists(sfn, machine, "daily-1") and not infer.execution_exists(sfn, machine, "daily-2")

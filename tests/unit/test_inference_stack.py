@@ -76,9 +76,7 @@ def test_every_failure_is_published_to_the_topic_then_fails_with_the_steps_error
     terraform = stack(synthesized)
     states = definition(terraform)["States"]
     for step in ("Preprocess", "Predict"):
-        assert states[step]["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
-        ]
+        assert states[step]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "NotifyFailure"}]
     notify = states["NotifyFailure"]
     assert notify["Resource"] == "arn:aws:states:::sns:publish"
     assert notify["Parameters"]["TopicArn"] == ref(terraform, "failures/topic")
@@ -86,11 +84,13 @@ def test_every_failure_is_published_to_the_topic_then_fails_with_the_steps_error
         "state_machine.$": "$$.StateMachine.Name",
         "execution.$": "$$.Execution.Id",
         "execution_input.$": "$$.Execution.Input",
-        "error.$": "$.error.Error",
-        "cause.$": "$.error.Cause",
+        "error.$": "$.Error",
+        "cause.$": "$.Cause",
     }
-    assert (notify["ResultPath"], notify["Next"]) == ("$.notification", "Failed")
-    assert states["Failed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    assert (notify["ResultPath"], notify["Next"]) == (None, "Failed")
+    # A failed publish still ends in Failed, with the step's error.
+    assert notify["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notification_error", "Next": "Failed"}]
+    assert states["Failed"] == {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -138,6 +138,8 @@ def test_workflow_role_invokes_exactly_the_two_functions_and_publishes_only_to_i
             "Effect": "Allow",
             "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
             "Resource": [ref(terraform, "inference-key/key")],
+            # The key also encrypts the functions' environment and logs: usable for this only through SNS.
+            "Condition": {"StringEquals": {"kms:ViaService": "sns.${data.aws_region.region.name}.amazonaws.com"}},
         },
     }
 

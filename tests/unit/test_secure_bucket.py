@@ -116,6 +116,8 @@ def test_log_bucket_uses_s3_managed_keys_and_expires_logs(stack_for_constructs: 
     assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
     rules = {r["id"]: r for r in at_path(terraform, "logs/lifecycle").body["rule"]}
     assert rules["expire-objects"]["expiration"][0] == {"days": 30}
+    # Versioning would otherwise keep what expired, as a noncurrent version, for the bucket-wide retention.
+    assert rules["expire-objects"]["noncurrent_version_expiration"] == [{"noncurrent_days": 1}]
 
 
 def test_eventbridge_notifications_are_on(stack_for_constructs: Any) -> None:
