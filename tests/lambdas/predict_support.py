@@ -104,10 +104,12 @@ def model_archive(model_json: str | bytes) -> bytes:
     return archive_bytes({"./model.json": model_json.encode() if isinstance(model_json, str) else model_json})
 
 
-def batch_bytes(rows: Sequence[Sequence[str]], header: Sequence[str] = BATCH_COLUMNS) -> bytes:
-    """A preprocessed batch: gzip CSV, header then rows, as preprocess writes it."""
+def batch_bytes(
+    rows: Sequence[Sequence[str]], header: Sequence[str] = BATCH_COLUMNS, *, quoting: int = csv.QUOTE_MINIMAL
+) -> bytes:
+    """A preprocessed batch: gzip CSV, header then rows, as preprocess writes it (quoting default minimal)."""
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
+    writer = csv.writer(text, lineterminator="\n", quoting=quoting)
     writer.writerow(header)
     writer.writerows(rows)
     return gzip.compress(text.getvalue().encode("utf-8"), mtime=0)

@@ -388,9 +388,11 @@ def test_a_new_pointer_is_picked_up_by_the_next_invocation(promoted: PredictWorl
 def test_a_batch_failing_midway_leaves_no_output(
     promoted: PredictWorld, small_parts: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from predict import service
+    from predict import gzip_outputs, service
 
-    monkeypatch.setattr(service, "PART_SIZE", small_parts)  # parts are uploaded long before the failure
+    # Parts are uploaded long before the failure: small ones, handed to the upload thread often.
+    monkeypatch.setattr(service, "PART_SIZE", small_parts)
+    monkeypatch.setattr(gzip_outputs, "HANDOFF_BYTES", 4 * small_parts)
     rows = trained().batch_rows * 40
     data = batch_bytes(rows)
     promoted.put_batch(data[: len(data) * 3 // 4])  # gzip cut off three quarters in
