@@ -24,7 +24,7 @@ CONTAINER_PIPENV_VERSION := 2025.0.4
 $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
 .PHONY: help setup toolchain env synth deploy destroy backfill train promote rollback promotions infer emulator emulator-stop test lint demo bench-synth bench-processor \
-	sample-data clean
+	bench-predict sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -118,6 +118,9 @@ bench-synth: setup ## time full synth vs a one-resource synth, naive and fast im
 
 bench-processor: setup ## data processor throughput and peak memory vs a stdlib CSV floor
 	$(PY) -m tooling.bench_processor
+
+bench-predict: setup ## predict handler rows/s and peak memory on 1M rows vs a bare scoring loop
+	$(PY) -m tooling.bench_predict
 
 sample-data: setup ## write a sample churn CSV with bad rows (ARGS="--rows 1000 --bad-rows 20 --out x.csv")
 	$(PY) -m sample_data $(ARGS)
