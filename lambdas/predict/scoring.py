@@ -75,14 +75,16 @@ def score_batch(
     dataset's row bound during the call. Raises InvalidInferenceInput (not gzip, not UTF-8, not CSV, no header, a
     header other than served.columns) and ModelContractError (a model feature the header lacks); both outputs
     are cut off first."""
-    outputs = GzipOutputs([predictions_out, unscored_out], gzip_level)
     max_field_chars = int(served.dataset["max_row_kib"]) * 1024
     previous_limit = csv.field_size_limit(max_field_chars)
-    reader = BatchReader(source, max_field_chars=max_field_chars, chunk_bytes=chunk_bytes, block_rows=block_rows)
+    outputs = GzipOutputs([predictions_out, unscored_out], gzip_level)
+    reader: BatchReader | None = None
     try:
+        reader = BatchReader(source, max_field_chars=max_field_chars, chunk_bytes=chunk_bytes, block_rows=block_rows)
         counts = _score_records(reader, model, served, model_version, outputs)
         outputs.finish()
     except csv.Error as exc:
+        assert reader is not None  # csv reads only through it
         outputs.discard()
         raise InvalidInferenceInput(f"the batch is not valid CSV at line {reader.line_number}: {exc}") from exc
     except UnicodeDecodeError as exc:
@@ -96,7 +98,8 @@ def score_batch(
         outputs.discard()
         raise
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
         csv.field_size_limit(previous_limit)
     return counts
 
