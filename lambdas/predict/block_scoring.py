@@ -58,6 +58,14 @@ def _parse_column(values: Sequence[str]) -> list[float] | None:
     return numbers if math.isfinite(sum(numbers)) else None
 
 
+class _Coefficients(dict[str, float]):
+    """A categorical feature's coefficient by category; a category the model does not know (or an empty value)
+    expands to all zeros, so it adds nothing: 0.0. (A __getitem__ lookup: cheaper in C than get with a default.)"""
+
+    def __missing__(self, category: str) -> float:
+        return 0.0
+
+
 class _NumericColumn:
     """One numeric feature over its batch column: `products(values)` gives `coefficient * (x - mean) / scale` per
     value as model_format.score computes it, None where the value fails the fast check.
@@ -123,14 +131,16 @@ class BlockScorer:
         self.model, self.header, self.width = model, tuple(header), len(header)
         self.id_index = position[id_column]
         self.numeric: list[_NumericColumn] = []
-        self.categorical: list[tuple[int, dict[str, float]]] = []
+        self.categorical: list[tuple[int, _Coefficients]] = []
         coefficients = iter(model.coefficients)
         for feature in model.features:
             if isinstance(feature, NumericFeature):
                 self.numeric.append(_NumericColumn(feature, position[feature.name], next(coefficients)))
             else:
                 assert isinstance(feature, CategoricalFeature)
-                table = dict(zip(feature.categories, islice(coefficients, len(feature.categories)), strict=True))
+                table = _Coefficients(
+                    zip(feature.categories, islice(coefficients, len(feature.categories)), strict=True)
+                )
                 self.categorical.append((position[feature.name], table))
 
     def score_block(self, block: Block, first: int) -> tuple[Sequence[str], list[float], list[tuple[Any, ...]]]:
@@ -174,7 +184,7 @@ class BlockScorer:
             for products in terms:
                 products[row] = 0.0  # a placeholder: the row's score is the exact path's
         # Lazy lookups: zip pulls them as fsum needs them, no list per categorical column.
-        terms.extend(map(table.get, columns[index], repeat(0.0)) for index, table in self.categorical)
+        terms.extend(map(table.__getitem__, columns[index]) for index, table in self.categorical)
         try:
             logits = list(map(add, repeat(self.model.intercept), map(math.fsum, zip(*terms, strict=True))))
         except (OverflowError, ValueError):  # fsum: an intermediate overflow, or inf - inf
