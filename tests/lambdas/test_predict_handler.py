@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import math
 import re
 import warnings
 from collections.abc import Iterator
@@ -141,18 +140,20 @@ def test_an_archive_that_is_not_a_tar_gz_is_a_contract_error(world: PredictWorld
 
 
 @pytest.mark.parametrize(
-    ("document", "message"),
+    ("changes", "message"),
     [
-        (model_document(threshold=2.0), "model.json: threshold 2.0 must be between 0 and 1"),
-        (model_document(format="onnx"), "model.json: format is 'onnx', expected 'ml-platform/linear-model'"),
+        ({"threshold": 2.0}, "model.json: threshold 2.0 must be between 0 and 1"),
+        ({"format": "onnx"}, "model.json: format is 'onnx', expected 'ml-platform/linear-model'"),
         (
-            model_document(coefficients=[1.0]),
+            {"coefficients": [1.0]},
             "model.json: coefficients must be a list of 19 numbers, one per expanded feature (1)",
         ),
     ],
 )
-def test_an_invalid_model_json_names_the_version_and_field(world: PredictWorld, document: Any, message: str) -> None:
-    world.promote(json.dumps(document))
+def test_an_invalid_model_json_names_the_version_and_field(
+    world: PredictWorld, changes: dict[str, Any], message: str
+) -> None:
+    world.promote(json.dumps(model_document(**changes)))
     with pytest.raises(ModelContractError) as caught:
         world.invoke(preprocessed(3))
     assert str(caught.value).startswith("model 'churn' version 1.0.0 (models/churn/1.0.0/model.tar.gz): ")
@@ -442,4 +443,4 @@ def test_a_run_logs_the_model_version_counts_and_cache_use(
     models = [line for line in lines if line["message"] == "production model"]
     assert [(m["model_version"], m["cache"]) for m in models] == [("1.0.0", "miss"), ("1.0.0", "hit")]
     scored = [line for line in lines if line["message"] == "batch scored"]
-    assert scored[0]["rows"]["scored"] == 500 and not math.isnan(scored[0]["scoring_seconds"])
+    assert scored[0]["rows"]["scored"] == 500 and scored[0]["scoring_seconds"] >= 0

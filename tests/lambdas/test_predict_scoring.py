@@ -283,13 +283,20 @@ def test_an_unusable_batch_is_invalid_input_and_writes_nothing(data: bytes, mess
                 gzip.decompress(part)
 
 
-def test_csv_field_limit_is_the_datasets_row_bound_and_restored() -> None:
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])  # split in C, or read by csv
+def test_a_field_up_to_the_datasets_row_bound_is_read_and_the_csv_limit_restored(quoting: int) -> None:
     previous = csv.field_size_limit()
     long_id = "C" * (200 * 1024)  # over csv's default 128 KiB, within the dataset's 256 KiB row bound
-    rows = [[long_id, *trained().batch_rows[0][1:]]]
-    scored = score(batch_bytes(rows))
-    assert scored.predictions[0][0] == long_id
+    rows = [[long_id, *trained().batch_rows[0][1:]], trained().batch_rows[1]]
+    scored = score(batch_bytes(rows, quoting=quoting))
+    assert [row[0] for row in scored.predictions] == [long_id, rows[1][0]]
     assert csv.field_size_limit() == previous
+
+
+def test_a_field_over_the_datasets_row_bound_is_invalid_input_naming_the_line() -> None:
+    rows = [trained().batch_rows[0], ["C" * (300 * 1024), *trained().batch_rows[1][1:]]]
+    with pytest.raises(InvalidInferenceInput, match="the batch is not valid CSV at line 3: field larger than field"):
+        score(batch_bytes(rows))
 
 
 def test_random_batches_score_exactly() -> None:
