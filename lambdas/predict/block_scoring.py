@@ -28,7 +28,7 @@ from inference_common.contract import ModelContractError
 from model_format import CategoricalFeature, LinearModel, NumericFeature
 from predict.batch_reader import Block
 
-MEMO_ENTRIES = 16384  # values remembered per numeric column (a few MiB at most)
+MEMO_ENTRIES = 4096  # values remembered per numeric column: months, calls; beyond it (prices) parsing is as cheap
 # The characters of a plain decimal number, and the "\n" joining a column's values for one check.
 _NUMBER_BYTES = b"0123456789.+-eE\n"
 
