@@ -5,7 +5,7 @@ same numbers, computes the same products `coefficient * expanded value` and sums
 model_format.score does; it only leaves out the products of one-hot zeros, which is exact because fsum is
 correctly rounded whatever the order and count of its terms, and adding zero changes no sum (at most the sign
 of a zero logit, where the sigmoid gives 0.5 either way). The sigmoid uses exp(-|logit|), which is the very
-exp() of each branch of model_format.sigmoid (-|logit| as min(logit, -logit): exact, and exp(0.0) == exp(-0.0)).
+exp() of each branch of model_format.sigmoid (-|logit| as copysign(logit, -1.0): exact, and exp(0.0) == exp(-0.0)).
 
 The fast check accepts a value only when it is ASCII made of `0-9 . + - e E`, parses with float() and is finite:
 over those characters float() accepts exactly what model_format's _NUMBER pattern does, so the fast path never
@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import compress, count, islice, repeat
-from operator import add, ge, is_, mul, neg, sub, truediv
+from operator import add, ge, is_, mul, sub, truediv
 from typing import Any
 
 import model_format
@@ -77,7 +77,7 @@ class _NumericColumn:
     def __init__(self, feature: NumericFeature, index: int, coefficient: float) -> None:
         self.index, self.mean, self.scale, self.coefficient = index, feature.mean, feature.scale, coefficient
         # An empty value of a "mean" feature reads as the mean: repr(mean) parses back to it exactly.
-        self.fill = {"": repr(feature.mean)} if feature.missing == "mean" else {}
+        self.fill = repr(feature.mean) if feature.missing == "mean" else None
         self.memo: dict[str, float] | None = {}
 
     def products(self, values: Sequence[str]) -> tuple[list[float | None], bool]:
@@ -103,7 +103,13 @@ class _NumericColumn:
         return list(map(known.get, values, map(memo.get, values))), True
 
     def _products(self, values: Sequence[str]) -> tuple[list[float | None], bool]:
-        texts = list(map(self.fill.get, values, values)) if self.fill else values
+        texts = values
+        empty = values.count("") if self.fill is not None else 0
+        if empty:  # a few per block: found by C scans, not a lookup per value
+            texts, at = list(values), -1
+            for _ in range(empty):
+                at = texts.index("", at + 1)
+                texts[at] = self.fill  # type: ignore[call-overload]
         numbers: list[float | None] | None = _parse_column(texts)  # type: ignore[assignment]
         refused = numbers is None
         if numbers is None:
@@ -189,7 +195,7 @@ class BlockScorer:
             logits = list(map(add, repeat(self.model.intercept), map(math.fsum, zip(*terms, strict=True))))
         except (OverflowError, ValueError):  # fsum: an intermediate overflow, or inf - inf
             return None
-        exps = list(map(math.exp, map(min, logits, map(neg, logits))))  # exp(-|logit|)
+        exps = list(map(math.exp, map(math.copysign, logits, repeat(-1.0))))  # exp(-|logit|)
         # The numerator is 1.0 for a logit >= 0, else exp: max(exp, True) is True (1 / x == 1.0 / x) since exp <= 1
         # there, or exp itself when both are 1; max(exp, False) is exp.
         numerators = map(max, exps, map(ge, logits, repeat(0.0)))
