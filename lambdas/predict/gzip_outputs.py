@@ -53,10 +53,21 @@ class GzipOutputs:
             self._hand_over(index)
 
     def write_rows(self, index: int, rows: Any) -> None:
-        """CSV rows as csv.writer quotes them (for rows whose fields may need quoting)."""
+        """CSV rows, quoted as csv.writer quotes them; a row with a carriage return in a field is quoted whole,
+        because csv.writer with a "\n" line end leaves such a field bare before Python 3.13, and a reader would
+        then end the record there."""
+        rows = list(rows)
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
-        self.write(index, buffer.getvalue())
+        text = buffer.getvalue()
+        if "\r" in text:
+            buffer = io.StringIO()
+            minimal = csv.writer(buffer, lineterminator="\n")
+            quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+            for row in rows:
+                (quoted if any("\r" in str(field) for field in row) else minimal).writerow(row)
+            text = buffer.getvalue()
+        self.write(index, text)
 
     def finish(self) -> None:
         self._closed = True

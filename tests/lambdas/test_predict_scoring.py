@@ -199,6 +199,17 @@ def test_a_row_of_another_width_is_unscored_naming_it() -> None:
     assert [row[0] for row in scored.predictions] == [rows[0][0], rows[2][0], rows[4][0]]
 
 
+def test_fields_with_a_carriage_return_are_quoted_in_both_outputs() -> None:
+    rows = [list(row) for row in trained().batch_rows[:3]]
+    rows[0][0] = "CUST\r1"
+    rows[1][COLUMN["tenure_months"]] = "\r"  # unscored, its fields kept
+    scored = score(batch_bytes(rows, quoting=csv.QUOTE_ALL))
+    assert [row[0] for row in scored.predictions] == ["CUST\r1", rows[2][0]]
+    assert scored.unscored == [
+        ["2", "column 'tenure_months' is empty (the model has no value to impute for it)", *rows[1]]
+    ]
+
+
 def test_ids_that_need_quoting_are_written_as_csv() -> None:
     rows = [list(row) for row in trained().batch_rows[:4]]
     ids = ["CUST,1", 'CUST"2', "CUST\n3", "CUST-4"]
