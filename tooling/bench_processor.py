@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tooling.code_layout import use_deployed_layout
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GZIP_LEVEL = 6  # the processor's output level (data_processor.processing.GZIP_LEVEL); checked in the child
 BAD_FRACTION = 0.01
@@ -74,7 +76,7 @@ def run_floor(path: Path) -> dict[str, Any]:
 
 def run_processor(path: Path) -> dict[str, Any]:
     """data_processor.processing.process_csv into two counting sinks."""
-    sys.path.insert(0, str(REPO_ROOT / "lambdas"))
+    use_deployed_layout()
     from data_processor import processing
     from data_processor.schema import parse_schemas
     from platform_config.datasets import load_datasets, schemas_json

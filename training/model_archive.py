@@ -63,6 +63,17 @@ def read_model(archive: Archive, *, name: str | None = None) -> model_format.Lin
         raise model_format.ModelFormatError(f"{label}: {MODEL_FILE}: {exc}") from exc
 
 
+def archive_of(model_json: bytes) -> bytes:
+    """The model.tar.gz bytes SageMaker would make of a model folder holding `model_json`, deterministic (tar and
+    gzip times 0): what tests, the benchmark and tools put where a training job's output goes."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo(MODEL_FILE)
+        info.size, info.mode, info.mtime = len(model_json), 0o644, 0
+        tar.addfile(info, io.BytesIO(model_json))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of the file's bytes."""
     digest = hashlib.sha256()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, REGION, Buckets
+from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, REGION, Buckets, create_kms_bucket
 
 from platform_config.datasets import load_datasets, schemas_json
 
@@ -57,25 +57,8 @@ def buckets(aws_env: None) -> Iterator[Buckets]:
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         kms = boto3.client("kms", region_name=REGION)
-        for name in (RAW_BUCKET, PROCESSED_BUCKET):
-            key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
-            s3.create_bucket(Bucket=name)
-            s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration={
-                    "Rules": [
-                        {
-                            "ApplyServerSideEncryptionByDefault": {
-                                "SSEAlgorithm": "aws:kms",
-                                "KMSMasterKeyID": key_arn,
-                            },
-                            "BucketKeyEnabled": True,
-                        }
-                    ]
-                },
-            )
         for name in (RAW_BUCKET, PROCESSED_BUCKET):  # both versioned, as deployed
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            create_kms_bucket(s3, kms, name)
         yield Buckets(s3=s3)
 
 

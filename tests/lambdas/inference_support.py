@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import lambda_support  # noqa: F401  - puts lambdas/ on sys.path
+from lambda_support import create_kms_bucket  # (importing it puts lambdas/ on sys.path)
 
 import platform_config
 from platform_config.datasets import load_datasets
@@ -36,21 +36,7 @@ def served_models_text(*, max_object_mib: int | None = None) -> str:
 
 def create_inference_bucket(s3: Any, kms: Any, name: str = INFERENCE_BUCKET) -> str:
     """A versioned bucket with its own KMS key as default encryption, as deployed."""
-    key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_encryption(
-        Bucket=name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {
-                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
-                    "BucketKeyEnabled": True,
-                }
-            ]
-        },
-    )
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
+    return create_kms_bucket(s3, kms, name)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,27 @@ class Buckets:
         return self.s3.list_multipart_uploads(Bucket=self.processed).get("Uploads", [])
 
 
+def create_kms_bucket(s3: Any, kms: Any, name: str, *, versioned: bool = True) -> str:
+    """A bucket whose default encryption is SSE-KMS with a key of its own (bucket key on), versioned unless
+    versioned=False: laid out as the stacks deploy data buckets. Returns the name."""
+    key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    if versioned:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
 def read_gzip_csv(data: bytes) -> list[list[str]]:
     """The rows of a gzip CSV output; fields may be as long as the largest row bound (a rejected row keeps
     its fields), so csv's own 128 KiB field limit is lifted for the read."""

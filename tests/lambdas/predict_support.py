@@ -8,8 +8,6 @@ import csv
 import gzip
 import io
 import json
-import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,20 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_support import CONTEXT, REGION, read_gzip_csv
+from lambda_support import CONTEXT, REGION, create_kms_bucket, read_gzip_csv
 
 import platform_config
+from building_blocks.lambda_package import build_tar_gz
 from platform_config.datasets import load_datasets
 from platform_config.serving import served_models_json
-from sample_data import COLUMNS
+from sample_data import BATCH_COLUMNS
 
 PRODUCTION_BUCKET = "ml-production-test"
 INFERENCE_BUCKET = "ml-inference-test"
 MODEL = "churn"
 EXECUTION_ID = "exec-0001"
 RUN = f"{MODEL}/{EXECUTION_ID}/"
-BATCH_COLUMNS = COLUMNS[:-1]  # the churn dataset without its label, as preprocess writes a batch
-UNKNOWN_REGION = "antarctica"
 
 
 @cache
@@ -46,62 +43,16 @@ def churn_served() -> Any:
     return parse_served_models(served_models_text())[MODEL]
 
 
-@dataclass(frozen=True)
-class Trained:
-    """A model fitted by the training code (train.fit, train.export) and rows it never saw."""
-
-    fitted: Any
-    model: Any
-    test_rows: list[list[str]]  # with the label, as the training CSVs hold them
-    test_table: Any
-
-    @property
-    def model_json(self) -> str:
-        import model_format
-
-        return model_format.dumps(self.model)
-
-    @property
-    def batch_rows(self) -> list[list[str]]:
-        return [row[:-1] for row in self.test_rows]
-
-
-@cache
-def trained() -> Trained:
-    """Fitted exactly as tests/training/test_model_format.py's `trained` fixture: 1500 churn rows to train, 500
-    others to score, every 50th of them in a region the model never saw."""
-    from csv_data import read_table
-    from feature_spec import CHURN
-    from tests.training.conftest import LABEL, churn_rows, write_csv
-    from train import export, fit
-
-    rows = churn_rows(2000, seed=5)
-    test_rows = rows[1500:]
-    for row in test_rows[::50]:
-        row[9] = UNKNOWN_REGION  # not a category the model knows
-    with tempfile.TemporaryDirectory() as folder:
-        train_table = read_table([write_csv(Path(folder) / "train.csv", rows[:1500])], LABEL, CHURN)
-        test_table = read_table([write_csv(Path(folder) / "test.csv", test_rows)], LABEL)
-    fitted, converged = fit(train_table, CHURN, regularization=1.0, max_iter=1000)
-    model = export(
-        fitted, train_table, threshold=0.5, training_data_uri="s3://bucket/processed/churn/", converged=converged
-    )
-    return Trained(fitted, model, test_rows, test_table)
-
-
 def archive_bytes(members: dict[str, bytes]) -> bytes:
-    """A deterministic model.tar.gz holding `members` (name -> content), as SageMaker tars the model folder."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as archive:
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(content), 0
-            archive.addfile(info, io.BytesIO(content))
-    return gzip.compress(raw.getvalue(), mtime=0)
+    """A deterministic tar.gz holding `members` (name -> content): an archive of any shape, to break the contract."""
+    return build_tar_gz(members)
 
 
 def model_archive(model_json: str | bytes) -> bytes:
-    return archive_bytes({"./model.json": model_json.encode() if isinstance(model_json, str) else model_json})
+    """model.tar.gz of `model_json` as SageMaker makes it (model_archive.archive_of)."""
+    from model_archive import archive_of
+
+    return archive_of(model_json.encode() if isinstance(model_json, str) else model_json)
 
 
 def batch_bytes(
@@ -234,24 +185,8 @@ def predict_world(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Iterator[Pre
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         kms = boto3.client("kms", region_name=REGION)
-        for name in (PRODUCTION_BUCKET, INFERENCE_BUCKET):
-            key_arn = kms.create_key(Description=f"{name} key")["KeyMetadata"]["Arn"]
-            s3.create_bucket(Bucket=name)
-            s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration={
-                    "Rules": [
-                        {
-                            "ApplyServerSideEncryptionByDefault": {
-                                "SSEAlgorithm": "aws:kms",
-                                "KMSMasterKeyID": key_arn,
-                            },
-                            "BucketKeyEnabled": True,
-                        }
-                    ]
-                },
-            )
-        s3.put_bucket_versioning(Bucket=PRODUCTION_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        create_kms_bucket(s3, kms, PRODUCTION_BUCKET)
+        create_kms_bucket(s3, kms, INFERENCE_BUCKET, versioned=False)
         monkeypatch.setattr(handler, "s3", s3)
         monkeypatch.setenv("PRODUCTION_BUCKET", PRODUCTION_BUCKET)
         monkeypatch.setenv("INFERENCE_BUCKET", INFERENCE_BUCKET)

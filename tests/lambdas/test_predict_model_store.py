@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from predict_support import archive_bytes, model_archive, trained
+from predict_support import archive_bytes, model_archive
 
 import model_archive as archive_module
 from inference_common.contract import ModelChecksumMismatch, ModelContractError, ModelNotPromoted
 from predict import model_store
 from promotion.pointer import parse_pointer, pointer_document
+from tests.training.fitted_model import trained
 
 
 def pointer_for(data: bytes, version: str = "1.0.0") -> Any:
@@ -78,7 +79,7 @@ def test_an_archive_with_two_model_json_files_is_refused() -> None:
     text = trained().model_json.encode()
     data = archive_bytes({"model.json": text, "./model.json": text})
     with pytest.raises(
-        ModelContractError, match=r"expected one regular file model.json, the archive holds model.json, \./model.json"
+        ModelContractError, match=r"expected one regular file model.json, the archive holds \./model.json, model.json"
     ):
         model_store.model_from_archive(data, pointer_for(data))
 

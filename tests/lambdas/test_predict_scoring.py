@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from lambda_support import read_gzip_csv
-from predict_support import BATCH_COLUMNS, batch_bytes, churn_served, trained
+from predict_support import batch_bytes, churn_served
 
 import model_format
 from inference_common.contract import InvalidInferenceInput
 from predict import batch_reader, block_scoring, scoring
+from sample_data import BATCH_COLUMNS
+from tests.training.fitted_model import trained
 
 COLUMN = {name: index for index, name in enumerate(BATCH_COLUMNS)}
 

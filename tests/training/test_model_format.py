@@ -14,28 +14,16 @@ from typing import Any
 import pytest
 
 import model_format
-from csv_data import read_table
-from feature_spec import CHURN
 from model_format import ModelFormatError, RowError
-from tests.training.conftest import LABEL, TRAINING_DIR, churn_rows, write_csv
-from train import export, fit
+from tests.training import fitted_model
+from tests.training.conftest import TRAINING_DIR
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def trained() -> dict[str, Any]:
     """A model fitted on 1500 churn rows, and a test table of 500 other rows (some with an unknown region)."""
-    folder = tmp_path_factory.mktemp("model")
-    rows = churn_rows(2000, seed=5)
-    test_rows = rows[1500:]
-    for row in test_rows[::50]:
-        row[9] = "antarctica"  # not a category the model knows
-    train_table = read_table([write_csv(folder / "train.csv", rows[:1500])], LABEL, CHURN)
-    test_table = read_table([write_csv(folder / "test.csv", test_rows)], LABEL)
-    fitted, converged = fit(train_table, CHURN, regularization=1.0, max_iter=1000)
-    model = export(
-        fitted, train_table, threshold=0.5, training_data_uri="s3://bucket/processed/churn/", converged=converged
-    )
-    return {"fitted": fitted, "model": model, "test": test_table}
+    fitted = fitted_model.trained()
+    return {"fitted": fitted.fitted, "model": fitted.model, "test": fitted.test_table}
 
 
 def test_model_json_round_trips(trained: dict[str, Any]) -> None:
