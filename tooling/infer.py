@@ -194,6 +194,7 @@ def report(result: InferenceRun, predictions: Sequence[Sequence[str]] = ()) -> l
         f"{rows['rejected']} rejected by the schema, {rows['unscored']} unscored, {rows['blank']} blank",
         f"outputs   {output['predictions_uri']}",
         f"          {output['summary_uri']}",
+        f"          {output['rejected_uri']} (rows the schema rejected, with reasons)",
     ]
     if predictions:
         widths = [max(len(row[i]) for row in predictions) for i in range(len(predictions[0]))]

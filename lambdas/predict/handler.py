@@ -10,7 +10,7 @@ Event: the preprocess result (inference_common.contract.Preprocessed.to_dict). R
 predictions/<run>summary.json with the model's provenance:
 
     {"model", "model_version", "model_sha256", "execution_id", "run", "predictions_uri", "unscored_uri",
-     "summary_uri", "rows": {"read", "rejected", "blank", "scored", "unscored", "positive"}}
+     "rejected_uri", "summary_uri", "rows": {"read", "rejected", "blank", "scored", "unscored", "positive"}}
 
 rows.read = rejected + blank + scored + unscored. Errors are raised under the contract's names
 (InvalidInferenceInput, ModelNotPromoted, ModelContractError, ModelChecksumMismatch); the state machine catches

@@ -87,6 +87,7 @@ def run_prediction(
         "run": event.run,
         "predictions_uri": layout.uri(layout.predictions_key),
         "unscored_uri": layout.uri(layout.unscored_key),
+        "rejected_uri": layout.uri(layout.rejected_key),  # preprocess's: every output of the run in one place
         "summary_uri": layout.uri(layout.summary_key),
         "rows": {
             "read": event.rows_read,

@@ -15,19 +15,16 @@ from typing import Any
 
 import pytest
 from predict_support import (
-    BATCH_COLUMNS,
     EXECUTION_ID,
     INFERENCE_BUCKET,
     MODEL,
     PRODUCTION_BUCKET,
     RUN,
-    UNKNOWN_REGION,
     PredictWorld,
     archive_bytes,
     batch_bytes,
     predict_world,
     preprocessed,
-    trained,
 )
 
 import model_format
@@ -38,6 +35,8 @@ from inference_common.contract import (
     ModelNotPromoted,
     RunLayout,
 )
+from sample_data import BATCH_COLUMNS
+from tests.training.fitted_model import UNKNOWN_REGION, trained
 
 LAYOUT = RunLayout(INFERENCE_BUCKET, RUN)
 
@@ -321,6 +320,7 @@ def test_the_summary_holds_the_result_and_the_models_provenance(promoted: Predic
         "run": RUN,
         "predictions_uri": f"s3://{INFERENCE_BUCKET}/predictions/{RUN}predictions.csv.gz",
         "unscored_uri": f"s3://{INFERENCE_BUCKET}/predictions/{RUN}unscored.csv.gz",
+        "rejected_uri": f"s3://{INFERENCE_BUCKET}/preprocessed/{RUN}rejected.csv.gz",
         "summary_uri": f"s3://{INFERENCE_BUCKET}/predictions/{RUN}summary.json",
     }
     summary = json.loads(promoted.read(LAYOUT.summary_key))

@@ -111,6 +111,7 @@ SUMMARY = {
     "model_sha256": "ab" * 32,
     "predictions_uri": "s3://inference/predictions/churn/run/predictions.csv.gz",
     "summary_uri": "s3://inference/predictions/churn/run/summary.json",
+    "rejected_uri": "s3://inference/preprocessed/churn/run/rejected.csv.gz",
     "rows": {"read": 10, "scored": 7, "positive": 2, "rejected": 2, "unscored": 0, "blank": 1},
 }
 
