@@ -119,7 +119,7 @@ bench-synth: setup ## time full synth vs a one-resource synth, naive and fast im
 bench-processor: setup ## data processor throughput and peak memory vs a stdlib CSV floor
 	$(PY) -m tooling.bench_processor
 
-bench-predict: setup ## predict handler rows/s and peak memory on 1M rows vs a bare scoring loop
+bench-predict: setup ## predict handler rows/s and peak memory on 1M and 2M rows vs a bare scoring loop
 	$(PY) -m tooling.bench_predict
 
 sample-data: setup ## write a sample churn CSV with bad rows (ARGS="--rows 1000 --bad-rows 20 --out x.csv")
