@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from platform_config import EnvironmentConfig
 from promotion.deployed import read_pointer
 from sample_data import batch_csv_bytes
+from tooling.code_layout import use_deployed_layout
 from tooling.infer import InferenceRun, execution_name, first_predictions, readable_cause, report, run
 
-# training/*.py import each other flat, as in the SageMaker container (and the predict zip).
-TRAINING_DIR = Path(__file__).resolve().parent.parent / "training"
-if str(TRAINING_DIR) not in sys.path:
-    sys.path.append(str(TRAINING_DIR))
+use_deployed_layout()  # training's scorer, imported as the predict zip imports it
 import model_archive  # noqa: E402
 import model_format  # noqa: E402
 
