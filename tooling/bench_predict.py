@@ -34,11 +34,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from tooling.bench_processor import MEMORY_TARGET, THROUGHPUT_TARGET, CountingSink, _max_rss_kib, _ratio
+from tooling.bench_common import CountingSink, best_of_alternating, max_rss_kib, run_child, verdicts
 from tooling.code_layout import use_deployed_layout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def run_floor(batch: Path, model_path: Path, rows: int) -> dict[str, Any]:
             table = {category: next(coefficients) for category in feature.categories}
             categorical.append((position[feature.name], table))
     intercept, threshold, exp = model.intercept, model.threshold, math.exp
-    baseline = _max_rss_kib()
+    baseline = max_rss_kib()
     started = time.perf_counter()
     positive = 0
     for row in parsed:
@@ -101,7 +102,7 @@ def run_floor(batch: Path, model_path: Path, rows: int) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "baseline_kib": baseline,
-        "peak_kib": _max_rss_kib(),
+        "peak_kib": max_rss_kib(),
         "rows": len(parsed),
         "positive": positive,
     }
@@ -200,14 +201,14 @@ def run_handler(batch: Path, model_path: Path, rows: int) -> dict[str, Any]:
         rows_rejected=0,
         rows_blank=0,
     ).to_dict(INFERENCE_BUCKET)
-    baseline = _max_rss_kib()
+    baseline = max_rss_kib()
     started = time.perf_counter()
     result = handler.handler(event, SimpleNamespace(aws_request_id="bench"))
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
         "baseline_kib": baseline,
-        "peak_kib": _max_rss_kib(),
+        "peak_kib": max_rss_kib(),
         "rows": result["rows"]["scored"] + result["rows"]["unscored"],
         "positive": result["rows"]["positive"],
         "out_bytes": stub.uploaded_bytes,
@@ -283,16 +284,8 @@ def fit_model(directory: Path, seed: int) -> Path:
 
 def measure(mode: str, batch: Path, model_path: Path, rows: int) -> dict[str, Any]:
     """One run of `mode` on `batch` (of `rows` rows) in a fresh interpreter."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tooling.bench_predict", "--child", mode, str(batch), str(model_path), str(rows)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{mode} run on {batch.name} failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    args = ["--child", mode, str(batch), str(model_path), str(rows)]
+    return run_child("tooling.bench_predict", args, f"{mode} run on {batch.name}")
 
 
 def fit_in_subprocess(workdir: Path, seed: int) -> Path:
@@ -316,26 +309,13 @@ def bench(sizes: list[int], repeat: int, seed: int, workdir: Path) -> dict[int, 
     batches = generate_batches(workdir, sizes, seed)
     figures: dict[int, dict[str, dict[str, Any]]] = {}
     for size in sizes:
-        runs: dict[str, list[dict[str, Any]]] = {"floor": [], "handler": []}
-        for attempt in range(1, repeat + 1):
-            # Alternate the order so neither mode always runs on a warmer machine.
-            for mode in ("floor", "handler") if attempt % 2 else ("handler", "floor"):
-                result = measure(mode, batches[size], model_path, size)
-                runs[mode].append(result)
-                print(
-                    f"  {size} rows {mode} run {attempt}/{repeat}: {result['seconds']:.2f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        figures[size] = {}
-        for mode, results in runs.items():
-            best = min(results, key=lambda r: r["seconds"])
-            figures[size][mode] = {
-                **best,
-                "rows_per_s": best["rows"] / best["seconds"],
-                "peak_mib": max(r["peak_kib"] for r in results) / 1024,
-                "growth_mib": max(r["peak_kib"] - r["baseline_kib"] for r in results) / 1024,
-            }
+        best = best_of_alternating(
+            ("floor", "handler"),
+            repeat,
+            partial(measure, batch=batches[size], model_path=model_path, rows=size),
+            label=f"{size} rows",
+        )
+        figures[size] = {mode: {**f, "rows_per_s": f["rows"] / f["seconds"]} for mode, f in best.items()}
     for path in (*batches.values(), model_path, workdir / "served_models.json", workdir / "train.csv"):
         path.unlink()
     return figures
@@ -354,23 +334,7 @@ def report(figures: dict[int, dict[str, dict[str, Any]]]) -> str:
                 f"{f['growth_mib']:>14.1f}  {f['positive']:>9}  {out}"
             )
     lines.append("")
-    for size, modes in figures.items():
-        ratio = modes["handler"]["rows_per_s"] / modes["floor"]["rows_per_s"]
-        verdict = "meets" if ratio >= THROUGHPUT_TARGET else "MISSES"
-        lines.append(
-            f"throughput, {size} rows: handler/floor = {ratio:.2f} ({verdict} the target >= {THROUGHPUT_TARGET:.2f})"
-        )
-    small, large = min(figures), max(figures)
-    if small != large:
-        h_small, h_large = figures[small]["handler"], figures[large]["handler"]
-        growth = _ratio(h_large["growth_mib"], h_small["growth_mib"])
-        verdict = "meets" if growth <= MEMORY_TARGET else "MISSES"
-        lines.append(
-            f"memory, handler {large} vs {small} rows: RSS growth {h_large['growth_mib']:.1f} / "
-            f"{h_small['growth_mib']:.1f} MiB = {growth:.2f}x ({verdict} the target <= {MEMORY_TARGET}x); "
-            f"peak RSS {h_large['peak_mib']:.1f} / {h_small['peak_mib']:.1f} MiB = "
-            f"{_ratio(h_large['peak_mib'], h_small['peak_mib']):.2f}x"
-        )
+    lines += verdicts(figures, mode="handler", rate="rows_per_s", label=lambda size: f"{size} rows")
     return "\n".join(lines)
 
 

@@ -23,47 +23,27 @@ import csv
 import gzip
 import io
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tooling.bench_common import CountingSink, best_of_alternating, max_rss_kib, run_child, verdicts
 from tooling.code_layout import use_deployed_layout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GZIP_LEVEL = 6  # the processor's output level (data_processor.processing.GZIP_LEVEL); checked in the child
 BAD_FRACTION = 0.01
-MEMORY_TARGET = 1.2
-THROUGHPUT_TARGET = 0.5
 MB = 1_000_000
 MIB = 1024 * 1024
-
-
-class CountingSink(io.RawIOBase):
-    """A writable binary stream that only counts bytes (no disk, no memory growth)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self.count += len(data)
-        return len(data)
-
-
-def _max_rss_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
 def run_floor(path: Path) -> dict[str, Any]:
     """csv.reader → csv.writer → gzip into a counting sink."""
     sink = CountingSink()
-    baseline = _max_rss_kib()
+    baseline = max_rss_kib()
     started = time.perf_counter()
     with path.open(newline="", encoding="utf-8") as source:
         gz = gzip.GzipFile(filename="", mode="wb", fileobj=sink, compresslevel=GZIP_LEVEL, mtime=0)
@@ -71,7 +51,7 @@ def run_floor(path: Path) -> dict[str, Any]:
         csv.writer(text, lineterminator="\n").writerows(csv.reader(source))
         text.close()
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "baseline_kib": baseline, "peak_kib": _max_rss_kib(), "out_bytes": sink.count}
+    return {"seconds": seconds, "baseline_kib": baseline, "peak_kib": max_rss_kib(), "out_bytes": sink.count}
 
 
 def run_processor(path: Path) -> dict[str, Any]:
@@ -85,7 +65,7 @@ def run_processor(path: Path) -> dict[str, Any]:
         raise SystemExit(f"the floor must use the processor's gzip level {processing.GZIP_LEVEL}")
     schema = parse_schemas(schemas_json(load_datasets()))["churn"]
     clean, rejected = CountingSink(), CountingSink()
-    baseline = _max_rss_kib()
+    baseline = max_rss_kib()
     started = time.perf_counter()
     with path.open("rb", buffering=0) as source:
         result = processing.process_csv(source, schema, clean_out=clean, rejected_out=rejected)
@@ -93,7 +73,7 @@ def run_processor(path: Path) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "baseline_kib": baseline,
-        "peak_kib": _max_rss_kib(),
+        "peak_kib": max_rss_kib(),
         "out_bytes": clean.count + rejected.count,
         "rows_read": result.rows_read,
         "rows_quarantined": result.rows_quarantined,
@@ -102,16 +82,7 @@ def run_processor(path: Path) -> dict[str, Any]:
 
 def measure(mode: str, path: Path) -> dict[str, Any]:
     """One run of `mode` on `path` in a fresh interpreter."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tooling.bench_processor", "--child", mode, str(path)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{mode} run on {path.name} failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    return run_child("tooling.bench_processor", ["--child", mode, str(path)], f"{mode} run on {path.name}")
 
 
 def generate(directory: Path, size_mb: float, seed: int) -> Path:
@@ -139,36 +110,12 @@ def bench(sizes: list[float], repeat: int, seed: int, workdir: Path) -> dict[flo
     for size in sizes:
         path = generate(workdir, size, seed)
         in_bytes = path.stat().st_size
-        runs: dict[str, list[dict[str, Any]]] = {"floor": [], "processor": []}
-        for attempt in range(1, repeat + 1):
-            # Alternate the order so neither mode always runs on a warmer machine.
-            for mode in ("floor", "processor") if attempt % 2 else ("processor", "floor"):
-                result = measure(mode, path)
-                runs[mode].append(result)
-                print(
-                    f"  {size:g} MB {mode} run {attempt}/{repeat}: {result['seconds']:.2f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        figures[size] = {}
-        for mode, results in runs.items():
-            best = min(results, key=lambda r: r["seconds"])
-            figures[size][mode] = {
-                **best,
-                "in_bytes": in_bytes,
-                "mb_per_s": in_bytes / MB / best["seconds"],
-                "peak_mib": max(r["peak_kib"] for r in results) / 1024,
-                "growth_mib": max(r["peak_kib"] - r["baseline_kib"] for r in results) / 1024,
-            }
+        best = best_of_alternating(("floor", "processor"), repeat, partial(measure, path=path), label=f"{size:g} MB")
+        figures[size] = {
+            mode: {**f, "in_bytes": in_bytes, "mb_per_s": in_bytes / MB / f["seconds"]} for mode, f in best.items()
+        }
         path.unlink()
     return figures
-
-
-def _ratio(large: float, small: float) -> float:
-    """large / small; ru_maxrss moves in pages, so tiny inputs can show no growth at all (0 / 0 is 1)."""
-    if small <= 0:
-        return 1.0 if large <= 0 else float("inf")
-    return large / small
 
 
 def report(figures: dict[float, dict[str, dict[str, Any]]]) -> str:
@@ -184,23 +131,7 @@ def report(figures: dict[float, dict[str, dict[str, Any]]]) -> str:
                 f"{f['peak_mib']:>12.1f}  {f['growth_mib']:>14.1f}  {rows:>17}  {f['out_bytes'] / MB:>7.1f}"
             )
     lines.append("")
-    for size, modes in figures.items():
-        ratio = modes["processor"]["mb_per_s"] / modes["floor"]["mb_per_s"]
-        verdict = "meets" if ratio >= THROUGHPUT_TARGET else "MISSES"
-        lines.append(
-            f"throughput, {size:g} MB: processor/floor = {ratio:.2f} ({verdict} the target >= {THROUGHPUT_TARGET:.2f})"
-        )
-    small, large = min(figures), max(figures)
-    if small != large:
-        p_small, p_large = figures[small]["processor"], figures[large]["processor"]
-        growth = _ratio(p_large["growth_mib"], p_small["growth_mib"])
-        verdict = "meets" if growth <= MEMORY_TARGET else "MISSES"
-        lines.append(
-            f"memory, processor {large:g} MB vs {small:g} MB: RSS growth {p_large['growth_mib']:.1f} / "
-            f"{p_small['growth_mib']:.1f} MiB = {growth:.2f}x ({verdict} the target <= {MEMORY_TARGET}x); "
-            f"peak RSS {p_large['peak_mib']:.1f} / {p_small['peak_mib']:.1f} MiB = "
-            f"{_ratio(p_large['peak_mib'], p_small['peak_mib']):.2f}x"
-        )
+    lines += verdicts(figures, mode="processor", rate="mb_per_s", label=lambda size: f"{size:g} MB")
     return "\n".join(lines)
 
 

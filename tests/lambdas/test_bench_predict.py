@@ -32,7 +32,8 @@ def test_report_states_when_targets_are_met() -> None:
     text = bench_predict.report(figures(420_000.0, 10.0, 11.0))
     assert "throughput, 1000000 rows: handler/floor = 0.60 (meets the target >= 0.50)" in text
     assert (
-        "memory, handler 1000000 vs 100000 rows: RSS growth 11.0 / 10.0 MiB = 1.10x (meets the target <= 1.2x)" in text
+        "memory, handler 1000000 rows vs 100000 rows: RSS growth 11.0 / 10.0 MiB = 1.10x "
+        "(meets the target <= 1.2x)" in text
     )
 
 
@@ -62,7 +63,7 @@ def test_a_small_run_scores_through_the_handler_and_prints_both_modes(
     # The handler labels every row as the bare loop does (the same model, the same rows).
     assert rows[0][6] == rows[1][6] and rows[2][6] == rows[3][6]
     assert "throughput, 600 rows: handler/floor = " in captured.out
-    assert "memory, handler 600 vs 300 rows" in captured.out
+    assert "memory, handler 600 rows vs 300 rows" in captured.out
     assert "generated batch-300-rows.csv.gz" in captured.err and "600 rows handler run 1/1" in captured.err
     assert list(tmp_path.iterdir()) == [], "inputs are removed"
 
