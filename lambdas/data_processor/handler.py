@@ -22,6 +22,7 @@ from botocore.config import Config
 from data_processor.events import parse_event
 from data_processor.schema import CompiledSchema, load_schemas
 from data_processor.service import PROCESSED, SUPERSEDED, Settings, process_object
+from lambda_common.environment import required
 from lambda_common.structured_log import StructuredLogger
 
 DEFAULT_SCHEMAS_PATH = Path(__file__).resolve().parent / "schemas.json"
@@ -31,10 +32,6 @@ s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts
 log = StructuredLogger("data-processor")
 
 
-class ConfigurationError(RuntimeError):
-    """A required environment variable is missing; the message names it."""
-
-
 @lru_cache(maxsize=4)
 def _schemas(path: str) -> Mapping[str, CompiledSchema]:
     return load_schemas(Path(path))
@@ -42,9 +39,7 @@ def _schemas(path: str) -> Mapping[str, CompiledSchema]:
 
 def settings_from_env(environ: Mapping[str, str]) -> Settings:
     """Settings from PROCESSED_BUCKET and DATASET_SCHEMAS_PATH (schemas are compiled once per path)."""
-    bucket = environ.get("PROCESSED_BUCKET", "").strip()
-    if not bucket:
-        raise ConfigurationError("PROCESSED_BUCKET is not set: it must name the processed bucket")
+    bucket = required(environ, "PROCESSED_BUCKET", "the processed bucket")
     path = environ.get("DATASET_SCHEMAS_PATH") or str(DEFAULT_SCHEMAS_PATH)
     return Settings(processed_bucket=bucket, schemas=_schemas(path))
 

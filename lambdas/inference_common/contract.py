@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 SERVED_MODELS_FORMAT_VERSION = 1
+SERVED_MODELS_FILE = "served_models.json"
 BATCHES_PREFIX = "batches/"
 PREPROCESSED_PREFIX = "preprocessed/"
 PREDICTIONS_PREFIX = "predictions/"
@@ -122,6 +123,11 @@ def parse_served_models(text: str) -> dict[str, ServedModel]:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"served_models.json: model {name!r}: {exc!r}") from exc
     return served
+
+
+def served_models_path(environ: Mapping[str, str]) -> Path:
+    """$SERVED_MODELS_PATH, else served_models.json beside this module (where the stack packages it)."""
+    return Path(environ.get("SERVED_MODELS_PATH") or Path(__file__).resolve().parent / SERVED_MODELS_FILE)
 
 
 def load_served_models(path: Path) -> dict[str, ServedModel]:

@@ -28,20 +28,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-import inference_common
-from inference_common.contract import Preprocessed, ServedModel, load_served_models
+from inference_common.contract import Preprocessed, ServedModel, load_served_models, served_models_path
+from lambda_common.environment import required
 from lambda_common.structured_log import StructuredLogger
 from predict.service import Settings, run_prediction
-
-DEFAULT_SERVED_MODELS_PATH = Path(inference_common.__file__).resolve().parent / "served_models.json"
 
 # Created once per execution environment. boto3 honours AWS_ENDPOINT_URL (the local emulator sets it).
 s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
 log = StructuredLogger("predict")
-
-
-class ConfigurationError(RuntimeError):
-    """A required environment variable is missing; the message names it."""
 
 
 @lru_cache(maxsize=4)
@@ -51,19 +45,10 @@ def _served_models(path: str) -> Mapping[str, ServedModel]:
 
 def settings_from_env(environ: Mapping[str, str]) -> Settings:
     """Settings from PRODUCTION_BUCKET, INFERENCE_BUCKET and SERVED_MODELS_PATH (read once per path)."""
-    buckets = {}
-    for name, what in (
-        ("PRODUCTION_BUCKET", "the production model bucket"),
-        ("INFERENCE_BUCKET", "the inference bucket"),
-    ):
-        buckets[name] = environ.get(name, "").strip()
-        if not buckets[name]:
-            raise ConfigurationError(f"{name} is not set: it must name {what}")
-    path = environ.get("SERVED_MODELS_PATH") or str(DEFAULT_SERVED_MODELS_PATH)
     return Settings(
-        production_bucket=buckets["PRODUCTION_BUCKET"],
-        inference_bucket=buckets["INFERENCE_BUCKET"],
-        served=_served_models(path),
+        production_bucket=required(environ, "PRODUCTION_BUCKET", "the production model bucket"),
+        inference_bucket=required(environ, "INFERENCE_BUCKET", "the inference bucket"),
+        served=_served_models(str(served_models_path(environ))),
     )
 
 

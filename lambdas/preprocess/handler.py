@@ -20,20 +20,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-import inference_common
-from inference_common.contract import InvalidInferenceInput, parse_request
+from inference_common.contract import InvalidInferenceInput, parse_request, served_models_path
+from lambda_common.environment import ConfigurationError, required
 from lambda_common.structured_log import StructuredLogger
 from preprocess.service import ServedCatalog, Settings, load_catalog, preprocess_batch
-
-DEFAULT_SERVED_MODELS_PATH = Path(inference_common.__file__).resolve().parent / "served_models.json"
 
 # Created once per execution environment. boto3 honours AWS_ENDPOINT_URL (the local emulator sets it).
 s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
 log = StructuredLogger("preprocess")
-
-
-class ConfigurationError(RuntimeError):
-    """A required environment variable is missing, or the file it names cannot be read; the message names it."""
 
 
 @lru_cache(maxsize=4)
@@ -49,11 +43,8 @@ def _catalog(path: str) -> ServedCatalog:
 
 def settings_from_env(environ: Mapping[str, str]) -> Settings:
     """Settings from INFERENCE_BUCKET and SERVED_MODELS_PATH (the schemas are compiled once per path)."""
-    bucket = environ.get("INFERENCE_BUCKET", "").strip()
-    if not bucket:
-        raise ConfigurationError("INFERENCE_BUCKET is not set: it must name the inference bucket")
-    path = environ.get("SERVED_MODELS_PATH") or str(DEFAULT_SERVED_MODELS_PATH)
-    return Settings(bucket=bucket, catalog=_catalog(path))
+    bucket = required(environ, "INFERENCE_BUCKET", "the inference bucket")
+    return Settings(bucket=bucket, catalog=_catalog(str(served_models_path(environ))))
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, SEQUENCER, Buckets, invoke, read_gzip_csv, s3_event
 
+from lambda_common.environment import ConfigurationError
 from sample_data import COLUMNS, bad_file_bytes, csv_bytes, generate_rows
 
 
@@ -437,7 +438,7 @@ def test_transient_upload_error_raises_and_leaves_no_output(buckets, handler_mod
 
 def test_missing_processed_bucket_setting_names_the_variable(handler_module, monkeypatch):
     monkeypatch.delenv("PROCESSED_BUCKET")
-    with pytest.raises(handler_module.ConfigurationError, match="PROCESSED_BUCKET"):
+    with pytest.raises(ConfigurationError, match="PROCESSED_BUCKET"):
         invoke(handler_module, {"bucket": RAW_BUCKET, "key": "incoming/churn/a.csv"})
 
 

@@ -35,6 +35,7 @@ from inference_common.contract import (
     ModelNotPromoted,
     RunLayout,
 )
+from lambda_common.environment import ConfigurationError
 from sample_data import BATCH_COLUMNS
 from tests.training.fitted_model import UNKNOWN_REGION, trained
 
@@ -85,7 +86,7 @@ def test_a_missing_bucket_setting_is_a_configuration_error_naming_it(
     world: PredictWorld, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     monkeypatch.delenv(name)
-    with pytest.raises(world.handler.ConfigurationError, match=f"{name} is not set"):
+    with pytest.raises(ConfigurationError, match=f"{name} is not set"):
         world.invoke(preprocessed(3))
 
 

@@ -31,6 +31,7 @@ from inference_support import (
 from lambda_support import REGION
 
 from inference_common.contract import InvalidInferenceInput, RunLayout, parse_request, parse_served_models
+from lambda_common.environment import ConfigurationError
 from preprocess.service import Settings, StreamMismatch, compile_catalog, preprocess_batch
 from sample_data import BATCH_COLUMNS, LABEL
 
@@ -474,13 +475,13 @@ def test_counts_that_do_not_add_up_publish_nothing(s3, monkeypatch):
 
 def test_missing_inference_bucket_setting_names_the_variable(preprocess_handler, monkeypatch):
     monkeypatch.delenv("INFERENCE_BUCKET")
-    with pytest.raises(preprocess_handler.ConfigurationError, match="INFERENCE_BUCKET is not set"):
+    with pytest.raises(ConfigurationError, match="INFERENCE_BUCKET is not set"):
         preprocess_handler.handler(event("batches/b.csv"), CONTEXT)
 
 
 def test_unreadable_served_models_file_says_how_to_provide_it(preprocess_handler, monkeypatch, tmp_path):
     monkeypatch.setenv("SERVED_MODELS_PATH", str(tmp_path / "absent.json"))
-    with pytest.raises(preprocess_handler.ConfigurationError, match=r"absent\.json.*set SERVED_MODELS_PATH"):
+    with pytest.raises(ConfigurationError, match=r"absent\.json.*set SERVED_MODELS_PATH"):
         preprocess_handler.handler(event("batches/b.csv"), CONTEXT)
 
 
