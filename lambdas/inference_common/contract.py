@@ -288,6 +288,12 @@ class Preprocessed:
             )
         except (KeyError, TypeError) as exc:
             raise InvalidInferenceInput(f"the predict event is not a preprocess result: {exc!r} is missing") from exc
+        execution_id = result.execution_id if isinstance(result.execution_id, str) else ""
+        if not isinstance(result.model, str) or not _EXECUTION_ID.fullmatch(execution_id):
+            raise InvalidInferenceInput(
+                f"the predict event's model {result.model!r} must be a name and its execution_id "
+                f"{result.execution_id!r} an execution name"
+            )
         counts = (result.rows_read, result.rows_valid, result.rows_rejected, result.rows_blank)
         if not all(type(count) is int and count >= 0 for count in counts):
             raise InvalidInferenceInput(f"the predict event's row counts {counts} must be non-negative integers")

@@ -218,6 +218,14 @@ def test_preprocessed_missing_field_is_named():
         Preprocessed.from_dict(document)
 
 
+@pytest.mark.parametrize(("field", "value"), [("model", ["churn"]), ("execution_id", "../x"), ("execution_id", 7)])
+def test_preprocessed_with_a_model_or_execution_id_of_the_wrong_kind_is_refused(field, value):
+    document = RESULT.to_dict(INFERENCE_BUCKET)
+    document[field] = value
+    with pytest.raises(InvalidInferenceInput, match="must be a name and its execution_id"):
+        Preprocessed.from_dict(document)
+
+
 @pytest.mark.parametrize("run", ["/abs/exec/", "churn/../x/", "churn/exec", 3])
 def test_preprocessed_with_a_run_that_is_not_a_run_folder_is_refused(run):
     document = RESULT.to_dict(INFERENCE_BUCKET)
