@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from lambdas.inference_common.contract import SERVED_MODELS_FORMAT_VERSION  # the reader's: one definition
 from platform_config.datasets import DatasetSchema
 from platform_config.loader import ConfigError
 from platform_config.model import EnvironmentConfig
-
-SERVED_MODELS_FORMAT_VERSION = 1  # lambdas/inference_common/contract.py SERVED_MODELS_FORMAT_VERSION
 
 
 def batch_schema(config: EnvironmentConfig, datasets: dict[str, DatasetSchema]) -> DatasetSchema:

@@ -26,16 +26,20 @@ from building_blocks.lambda_package import repo_sources
 from building_blocks.notification_topic import NotificationTopic
 from building_blocks.policy_guard import PolicyGuard
 from building_blocks.state_machine import StateMachine, StateMachineProps
+from lambdas.inference_common.contract import (  # the folders and file the functions use: one definition
+    BATCHES_PREFIX,
+    PREDICTIONS_PREFIX,
+    PREPROCESSED_PREFIX,
+    SERVED_MODELS_FILE,
+)
 from platform_config import EnvironmentConfig
 from platform_config.datasets import DatasetSchema
 from platform_config.serving import served_models_json
 from stacks.artifact_store import ArtifactStoreStack
 from stacks.base import PlatformStack
 
-BATCHES_PREFIX = "batches/"  # lambdas/inference_common/contract.py names the same three prefixes
-PREPROCESSED_PREFIX = "preprocessed/"
-PREDICTIONS_PREFIX = "predictions/"
-SERVED_MODELS_FILE = "inference_common/served_models.json"
+# Where the functions find served_models.json in their zip (inference_common.contract.served_models_path).
+SERVED_MODELS_ZIP_PATH = f"inference_common/{SERVED_MODELS_FILE}"
 # Predict reads the production pointer and the model archive with the modules that define them, bundled at the
 # paths they are imported by: training's scorer flat (as in the SageMaker container), promotion as a package.
 PREDICT_REPO_MODULES = {
@@ -78,13 +82,16 @@ class InferenceStack(PlatformStack):
         )
         environment = {"INFERENCE_BUCKET": config.resource_name("inference-data")}
 
-        def function(construct_id: str, purpose: str, memory_mb: int, **options: object) -> LambdaFunction:
-            package = purpose.removeprefix("inference-")
+        def function(
+            package: str, memory_mb: int, environment: dict[str, str], modules: dict[str, str]
+        ) -> LambdaFunction:
+            """The function `<prefix>-inference-<package>` (construct id `package`), with served_models.json and
+            `modules` (zip path -> source) in its zip."""
             return LambdaFunction(
                 self,
-                construct_id,
+                package,
                 LambdaFunctionProps(
-                    function_name=config.resource_name(purpose),
+                    function_name=config.resource_name(f"inference-{package}"),
                     package=package,
                     handler=f"{package}.handler.handler",
                     encryption_key=self.key,
@@ -92,27 +99,21 @@ class InferenceStack(PlatformStack):
                     reserved_concurrency=settings.reserved_concurrency,
                     memory_mb=memory_mb,
                     timeout_seconds=settings.timeout_seconds,
+                    environment=environment,
+                    extra_files={SERVED_MODELS_ZIP_PATH: served_models, **modules},
                     shared_packages=SHARED_PACKAGES,
-                    **options,  # type: ignore[arg-type]
                 ),
             )
 
-        self.preprocess = function(
-            "preprocess",
-            "inference-preprocess",
-            settings.preprocess_memory_mb,
-            environment=environment,
-            extra_files={SERVED_MODELS_FILE: served_models},
-        )
+        self.preprocess = function("preprocess", settings.preprocess_memory_mb, environment, modules={})
         self.data.grant_read(self.preprocess, "read-batches", BATCHES_PREFIX)
         self.data.grant_write(self.preprocess, "write-preprocessed", PREPROCESSED_PREFIX)
 
         self.predict = function(
             "predict",
-            "inference-predict",
             settings.predict_memory_mb,
-            environment={**environment, "PRODUCTION_BUCKET": config.resource_name("production-models")},
-            extra_files={SERVED_MODELS_FILE: served_models, **repo_sources(PREDICT_REPO_MODULES)},
+            {**environment, "PRODUCTION_BUCKET": config.resource_name("production-models")},
+            modules=repo_sources(PREDICT_REPO_MODULES),
         )
         self.data.grant_read(self.predict, "read-preprocessed", PREPROCESSED_PREFIX)
         self.data.grant_write(self.predict, "write-predictions", PREDICTIONS_PREFIX)

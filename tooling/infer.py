@@ -27,12 +27,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 import platform_config
+from lambdas.inference_common.contract import BATCH_SUFFIXES, BATCHES_PREFIX
 from platform_config import EnvironmentConfig
 from tooling import aws_clients, deploy
 from tooling.backfill import wait_for_execution
 
-BATCHES_PREFIX = "batches/"  # lambdas/inference_common/contract.py BATCHES_PREFIX
-BATCH_SUFFIXES = (".csv", ".csv.gz")
 SHOWN_PREDICTIONS = 5
 TIMEOUT_SECONDS = 900
 

@@ -46,7 +46,7 @@ BATCH_SUFFIXES = (".csv", ".csv.gz")
 MAX_OUTPUT_PREFIX_CHARS = 256
 # Step Functions execution names may hold more (any non-space character but a few); the run folder is an S3 key
 # segment that people type, so only these.
-_EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+EXECUTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 _PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
 _S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)", re.DOTALL)
 
@@ -211,7 +211,7 @@ def parse_request(event: Any, *, bucket: str, served: Mapping[str, ServedModel])
             'the event must be {"request": <execution input object>, "execution_id": <execution name>}'
         )
     execution_id = event.get("execution_id")
-    if not isinstance(execution_id, str) or not _EXECUTION_ID.fullmatch(execution_id):
+    if not isinstance(execution_id, str) or not EXECUTION_NAME.fullmatch(execution_id):
         raise InvalidInferenceInput(
             f"execution_id {execution_id!r} must be 1-80 letters, digits, '_', '.' or '-' (the execution name)"
         )
@@ -289,7 +289,7 @@ class Preprocessed:
         except (KeyError, TypeError) as exc:
             raise InvalidInferenceInput(f"the predict event is not a preprocess result: {exc!r} is missing") from exc
         execution_id = result.execution_id if isinstance(result.execution_id, str) else ""
-        if not isinstance(result.model, str) or not _EXECUTION_ID.fullmatch(execution_id):
+        if not isinstance(result.model, str) or not EXECUTION_NAME.fullmatch(execution_id):
             raise InvalidInferenceInput(
                 f"the predict event's model {result.model!r} must be a name and its execution_id "
                 f"{result.execution_id!r} an execution name"

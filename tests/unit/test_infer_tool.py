@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from inference_common.contract import EXECUTION_NAME  # the rule for run folders
 from tooling import infer
 
-EXECUTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")  # inference_common.contract's rule for run folders
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
