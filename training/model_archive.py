@@ -53,12 +53,12 @@ def read_model_json(archive: Archive, *, name: str | None = None, max_bytes: int
         raise ValueError(f"{label}: not a readable tar.gz archive: {exc}") from exc
 
 
-def read_model(archive: Archive, *, name: str | None = None) -> model_format.LinearModel:
-    """The validated model in `archive` (a path or bytes; `name` as for read_model_json); ModelFormatError names
-    the bad field."""
+def read_model(archive: Archive, *, name: str | None = None, max_bytes: int | None = None) -> model_format.LinearModel:
+    """The validated model in `archive` (a path or bytes; `name` and `max_bytes` as for read_model_json);
+    ModelFormatError names the bad field."""
     label = _describe(archive, name)
     try:
-        return model_format.loads(read_model_json(archive, name=label))
+        return model_format.loads(read_model_json(archive, name=label, max_bytes=max_bytes))
     except model_format.ModelFormatError as exc:
         raise model_format.ModelFormatError(f"{label}: {MODEL_FILE}: {exc}") from exc
 

@@ -15,17 +15,14 @@ import queue
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import Protocol
+
+from data_processor.processing import Readable
 
 READ_BYTES = 256 * 1024  # compressed bytes per read of the source
 PIECE_BYTES = 1 << 20  # decompressed bytes per piece handed over, at most
 DEPTH = 2  # pieces decompressed ahead of the reader, at most
 _MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip wrapper, header and trailer checked by zlib
-
-
-class Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 def gunzip_pieces(source: Readable) -> Iterator[bytes]:

@@ -19,8 +19,9 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any
 
+from data_processor.processing import Readable
 from predict.background_gunzip import BackgroundGunzip
 
 CHUNK_BYTES = 128 * 1024  # of decompressed text split at once: about 1,400 churn records
@@ -28,10 +29,6 @@ BLOCK_ROWS = 512  # records per block once csv reads them
 # A csv block holds at most this much field text: with a large row bound it gets fewer records (never fewer than
 # one), as in data_processor.processing.
 BLOCK_BUDGET_CHARS = 64 * 1024 * 1024
-
-
-class Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 import model_format
 from data_processor.s3_io import is_missing
 from inference_common.contract import ModelChecksumMismatch, ModelContractError, ModelNotPromoted
-from model_archive import MODEL_FILE, read_model_json
+from model_archive import read_model
 from promotion.pointer import Pointer, PointerError, parse_pointer, pointer_key
 
 CACHE_ENTRIES = 4  # models kept across warm invocations: the current version and a few it may flip back to
@@ -146,13 +146,9 @@ def model_from_archive(data: bytes, pointer: Pointer) -> model_format.LinearMode
     """model.json of the archive bytes, validated; ModelContractError names the version and the bad field."""
     where = f"model {pointer.model!r} version {pointer.version} ({pointer.artifact_key})"
     try:
-        text = read_model_json(data, name=where, max_bytes=MAX_MODEL_JSON_BYTES)
-    except ValueError as exc:
+        return read_model(data, name=where, max_bytes=MAX_MODEL_JSON_BYTES)
+    except ValueError as exc:  # an unreadable archive, or model.json's ModelFormatError (a ValueError)
         raise ModelContractError(str(exc)) from exc
-    try:
-        return model_format.loads(text)
-    except model_format.ModelFormatError as exc:
-        raise ModelContractError(f"{where}: {MODEL_FILE}: {exc}") from exc
 
 
 def load_production_model(client: Any, bucket: str, model: str, *, cache: ModelCache = CACHE) -> ProductionModel:

@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from data_processor.outputs import GZIP_CONTENT_TYPE
 from data_processor.s3_io import PART_SIZE_BYTES, MultipartUploadWriter, is_missing, put_json
 from inference_common.contract import (
     InvalidInferenceInput,
@@ -31,7 +32,6 @@ from lambda_common.structured_log import StructuredLogger
 from predict.model_store import CACHE, ModelCache, ProductionModel, load_production_model
 from predict.scoring import ScoreCounts, score_batch
 
-GZIP_CONTENT_TYPE = "application/gzip"
 PART_SIZE = PART_SIZE_BYTES  # of the output uploads (8 MiB); read at each run, so tests can make it small
 
 
