@@ -25,9 +25,12 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platform_config.loader import REPO_ROOT, ConfigError
+
+if TYPE_CHECKING:
+    from platform_config.model import EnvironmentConfig
 
 DEFAULT_DATASETS_FILE = REPO_ROOT / "platform_config" / "datasets.toml"
 SCHEMAS_FORMAT_VERSION = 1
@@ -109,6 +112,22 @@ def load_datasets(path: Path = DEFAULT_DATASETS_FILE) -> dict[str, DatasetSchema
     if not raw:
         raise ConfigError(_ENV, "file", Path(path).name, "declares no dataset")
     return {name: _dataset(name, body) for name, body in raw.items()}
+
+
+def training_dataset(config: EnvironmentConfig, datasets: dict[str, DatasetSchema]) -> DatasetSchema:
+    """The dataset `[<env>.training]` trains on, checked: it exists and its `label` is one of its bool columns;
+    a ConfigError names the key otherwise. Training and serving both start from it."""
+    training = config.training
+    if training.dataset not in datasets:
+        known = ", ".join(sorted(datasets))
+        raise ConfigError(config.name, "training.dataset", training.dataset, f"not in datasets.toml ({known})")
+    dataset = datasets[training.dataset]
+    label = next((column for column in dataset.columns if column.name == training.label), None)
+    if label is None or label.type != "bool":
+        raise ConfigError(
+            config.name, "training.label", training.label, f"not a bool column of dataset {training.dataset!r}"
+        )
+    return dataset
 
 
 def schemas_json(datasets: dict[str, DatasetSchema]) -> str:

@@ -14,7 +14,7 @@ import json
 from dataclasses import replace
 
 from lambdas.inference_common.contract import SERVED_MODELS_FORMAT_VERSION  # the reader's: one definition
-from platform_config.datasets import DatasetSchema
+from platform_config.datasets import DatasetSchema, training_dataset
 from platform_config.loader import ConfigError
 from platform_config.model import EnvironmentConfig
 
@@ -22,13 +22,8 @@ from platform_config.model import EnvironmentConfig
 def batch_schema(config: EnvironmentConfig, datasets: dict[str, DatasetSchema]) -> DatasetSchema:
     """The columns a batch for the served model holds: its training dataset's, without the label.
     ConfigError names the setting when the dataset, the label or the id column does not fit."""
-    training = config.training
-    dataset = datasets.get(training.dataset)
-    if dataset is None:
-        raise ConfigError(config.name, "training.dataset", training.dataset, "is not a dataset of datasets.toml")
-    if training.label not in dataset.column_names:
-        raise ConfigError(config.name, "training.label", training.label, f"is not a column of {dataset.name}")
-    columns = tuple(column for column in dataset.columns if column.name != training.label)
+    dataset = training_dataset(config, datasets)
+    columns = tuple(column for column in dataset.columns if column.name != config.training.label)
     id_column = config.inference.id_column
     if id_column not in (column.name for column in columns):
         raise ConfigError(

@@ -25,7 +25,7 @@ from building_blocks.provider_modules import install_lightweight_provider_packag
 from building_blocks.sagemaker_images import sklearn_image_uri
 from building_blocks.sagemaker_pipeline import SageMakerPipeline, SageMakerPipelineProps
 from platform_config import EnvironmentConfig
-from platform_config.datasets import DatasetSchema
+from platform_config.datasets import DatasetSchema, training_dataset
 from platform_config.errors import ConfigError
 from stacks.artifact_store import ArtifactStoreStack
 from stacks.base import PlatformStack
@@ -47,17 +47,10 @@ def training_code() -> dict[str, bytes]:
 
 
 def check_training_dataset(config: EnvironmentConfig, datasets: dict[str, DatasetSchema]) -> None:
-    """The configured dataset exists and its label is a bool column: a ConfigError names the key otherwise."""
+    """The configured dataset exists, its label is a bool column (platform_config.datasets.training_dataset) and
+    every other column has a role in training/feature_spec.py: a ConfigError names the key otherwise."""
     training = config.training
-    if training.dataset not in datasets:
-        known = ", ".join(sorted(datasets))
-        raise ConfigError(config.name, "training.dataset", training.dataset, f"not in datasets.toml ({known})")
-    columns = {column.name: column for column in datasets[training.dataset].columns}
-    label = columns.get(training.label)
-    if label is None or label.type != "bool":
-        raise ConfigError(
-            config.name, "training.label", training.label, f"not a bool column of dataset {training.dataset!r}"
-        )
+    columns = {column.name for column in training_dataset(config, datasets).columns}
     # The scripts give every column a role from training/feature_spec.py; a column without one fails Prepare.
     unknown = sorted(set(columns) - {training.label} - CHURN.known)
     missing = sorted(CHURN.known - set(columns))
