@@ -5,7 +5,6 @@ and the preprocess event."""
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 from dataclasses import dataclass
@@ -76,11 +75,6 @@ def batch_bytes(rows: int, *, bad_rows: int = 0, seed: int = 5, with_label: bool
 def event(key: str, execution_id: str = "exec-0001", bucket: str = INFERENCE_BUCKET, **request: Any) -> dict[str, Any]:
     """Preprocess's event for the batch at s3://bucket/key; `request` adds or overrides input fields."""
     return {"request": {"model": MODEL, "input_uri": f"s3://{bucket}/{key}", **request}, "execution_id": execution_id}
-
-
-def read_gzip_rows(data: bytes) -> list[list[str]]:
-    """The records of a gzip CSV output."""
-    return list(csv.reader(io.StringIO(gzip.decompress(data).decode("utf-8"), newline="")))
 
 
 def bucket_keys(s3: Any, bucket: str = INFERENCE_BUCKET, prefix: str = "") -> list[str]:

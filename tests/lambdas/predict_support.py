@@ -11,17 +11,14 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from inference_support import served_models_text
 from lambda_support import CONTEXT, REGION, create_kms_bucket, read_gzip_csv
 
-import platform_config
 from building_blocks.lambda_package import build_tar_gz
-from platform_config.datasets import load_datasets
-from platform_config.serving import served_models_json
 from sample_data import BATCH_COLUMNS
 
 PRODUCTION_BUCKET = "ml-production-test"
@@ -29,12 +26,6 @@ INFERENCE_BUCKET = "ml-inference-test"
 MODEL = "churn"
 EXECUTION_ID = "exec-0001"
 RUN = f"{MODEL}/{EXECUTION_ID}/"
-
-
-@cache
-def served_models_text() -> str:
-    """served_models.json as the stack renders it for the local environment."""
-    return served_models_json(platform_config.load("local"), load_datasets())
 
 
 def churn_served() -> Any:

@@ -25,10 +25,9 @@ from inference_support import (
     csv_text,
     event,
     open_uploads,
-    read_gzip_rows,
     served_models_text,
 )
-from lambda_support import REGION
+from lambda_support import REGION, read_gzip_csv
 
 from inference_common.contract import InvalidInferenceInput, RunLayout, parse_request, parse_served_models
 from lambda_common.environment import ConfigurationError
@@ -148,8 +147,8 @@ def test_valid_rows_go_to_the_batch_unchanged_and_bad_rows_to_rejected_with_reas
         "rows": {"read": 302, "valid": len(valid), "rejected": len(invalid), "blank": 2},
     }
     assert result["rows"]["read"] == sum(result["rows"][name] for name in ("valid", "rejected", "blank"))
-    assert read_gzip_rows(read(s3, LAYOUT.batch_key)) == [list(BATCH_COLUMNS), *valid]
-    rejected = read_gzip_rows(read(s3, LAYOUT.rejected_key))
+    assert read_gzip_csv(read(s3, LAYOUT.batch_key)) == [list(BATCH_COLUMNS), *valid]
+    rejected = read_gzip_csv(read(s3, LAYOUT.rejected_key))
     assert rejected[0] == ["row_number", "reason", *BATCH_COLUMNS]
     assert [tuple(row[2:]) for row in rejected[1:]] == invalid
     assert all(row[1] for row in rejected[1:]), "every rejected row carries its reason"
@@ -212,8 +211,8 @@ def test_large_outputs_are_multipart_uploads_with_every_row(s3, small_parts, mon
     created = spy(s3, monkeypatch, "create_multipart_upload")
     result = run_service(s3, "batches/big.csv", settings(part_size=small_parts))
     assert {call["Key"] for call in created} == {LAYOUT.batch_key, LAYOUT.rejected_key}
-    assert read_gzip_rows(read(s3, LAYOUT.batch_key))[1:] == [list(row.fields) for row in rows if row.valid]
-    assert len(read_gzip_rows(read(s3, LAYOUT.rejected_key))) - 1 == result.rows_rejected
+    assert read_gzip_csv(read(s3, LAYOUT.batch_key))[1:] == [list(row.fields) for row in rows if row.valid]
+    assert len(read_gzip_csv(read(s3, LAYOUT.rejected_key))) - 1 == result.rows_rejected
     assert (result.rows_read, result.rows_valid) == (2000, sum(row.valid for row in rows))
     assert open_uploads(s3) == []
 
@@ -331,7 +330,7 @@ def test_batch_of_only_bad_rows_keeps_the_rejected_file_and_says_where(s3, prepr
         f"{len(bad)} rejected, 0 blank; the rejected rows and their reasons are in {rejected_uri}"
     )
     assert bucket_keys(s3, prefix="preprocessed/") == [LAYOUT.rejected_key]
-    rejected = read_gzip_rows(read(s3, LAYOUT.rejected_key))
+    rejected = read_gzip_csv(read(s3, LAYOUT.rejected_key))
     assert [tuple(row[2:]) for row in rejected[1:]] == bad and all(row[1] for row in rejected[1:])
     assert open_uploads(s3) == []
 
