@@ -97,32 +97,25 @@ class Grantee(Protocol):
     def add_policy(self, name: str, statements: Sequence[Statement]) -> Grant: ...
 
 
-class ServiceRole(Construct):
-    """An IAM role assumed by one AWS service, with one inline policy per grant.
+class Role(Construct):
+    """An IAM role with one inline policy per grant; `trust` says who may assume it.
 
     Starts with no permissions at all: every statement comes from a `grant_*` call
     (terraform-aws-lambda's habit: one inline policy per concern, no managed policies).
 
     Args:
         role_name: the IAM role name.
-        service: the service principal that may assume it, e.g. "lambda.amazonaws.com".
-        source_account: when given, the trust policy requires aws:SourceAccount to match
-            (confused-deputy protection). Default: None.
+        trust: the trust policy's one statement (`sts:AssumeRole` for its principals).
+        description: shown in the IAM console (default none).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, role_name: str, service: str, source_account: str | None = None
+        self, scope: Construct, construct_id: str, *, role_name: str, trust: Statement, description: str | None = None
     ) -> None:
         super().__init__(scope, construct_id)
-        conditions = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else {}
-        trust = Statement(
-            sid="TrustService",
-            actions=perms.ASSUME_ROLE_ACTIONS,
-            resources=(),
-            principals={"Service": (service,)},
-            conditions=conditions,
+        self.role = IamRole(
+            self, "role", name=role_name, assume_role_policy=policy_document([trust]), description=description
         )
-        self.role = IamRole(self, "role", name=role_name, assume_role_policy=policy_document([trust]))
         self._policies: dict[str, IamRolePolicy] = {}
 
     @property
@@ -145,3 +138,27 @@ class ServiceRole(Construct):
         """The role and its policies so far: `depends_on` these when AWS checks the
         role's permissions at creation (a DLQ target, a state machine's log delivery)."""
         return [self.role, *self._policies.values()]
+
+
+class ServiceRole(Role):
+    """A `Role` assumed by one AWS service.
+
+    Args:
+        role_name: the IAM role name.
+        service: the service principal that may assume it, e.g. "lambda.amazonaws.com".
+        source_account: when given, the trust policy requires aws:SourceAccount to match
+            (confused-deputy protection). Default: None.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, role_name: str, service: str, source_account: str | None = None
+    ) -> None:
+        conditions = {"StringEquals": {"aws:SourceAccount": source_account}} if source_account else {}
+        trust = Statement(
+            sid="TrustService",
+            actions=perms.ASSUME_ROLE_ACTIONS,
+            resources=(),
+            principals={"Service": (service,)},
+            conditions=conditions,
+        )
+        super().__init__(scope, construct_id, role_name=role_name, trust=trust)

@@ -107,6 +107,45 @@ SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 EVENTS_SERVICE = "events.amazonaws.com"
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 
+# -- CodeArtifact ----------------------------------------------------------------------------------
+# What a domain's own principals may do with it (its permissions policy); repository access is the repository's.
+DOMAIN_USE_ACTIONS = (
+    "codeartifact:DescribeDomain",
+    "codeartifact:GetAuthorizationToken",
+    "codeartifact:ListRepositoriesInDomain",
+)
+# A domain policy's Deny for principals outside the account or organization (denying more is safe).
+DENY_ALL_CODEARTIFACT_ACTIONS = ("codeartifact:*",)
+# pip/twine log in with a token for the domain (on the domain's ARN) ...
+PACKAGE_TOKEN_ACTIONS = ("codeartifact:GetAuthorizationToken",)
+# ... then use the repository (on the repository's ARN) ...
+REPOSITORY_READ_ACTIONS = (
+    "codeartifact:DescribeRepository",
+    "codeartifact:GetRepositoryEndpoint",
+    "codeartifact:ListPackages",
+    "codeartifact:ReadFromRepository",
+)
+# ... and read its packages (on package ARNs).
+PACKAGE_READ_ACTIONS = (
+    "codeartifact:DescribePackage",
+    "codeartifact:DescribePackageVersion",
+    "codeartifact:GetPackageVersionReadme",
+    "codeartifact:ListPackageVersionAssets",
+    "codeartifact:ListPackageVersionDependencies",
+    "codeartifact:ListPackageVersions",
+)
+PACKAGE_PUBLISH_ACTIONS = ("codeartifact:PublishPackageVersion", "codeartifact:PutPackageMetadata")
+# What changes the packages of a repository: denied to every principal but its publishers.
+PACKAGE_CHANGE_ACTIONS = (
+    *PACKAGE_PUBLISH_ACTIONS,
+    "codeartifact:CopyPackageVersions",
+    "codeartifact:DeletePackage",
+    "codeartifact:DeletePackageVersions",
+    "codeartifact:DisposePackageVersions",
+    "codeartifact:PutPackageOriginConfiguration",
+    "codeartifact:UpdatePackageVersionsStatus",
+)
+
 # -- SageMaker pipelines ---------------------------------------------------------------------------
 PIPELINE_START_ACTIONS = ("sagemaker:StartPipelineExecution",)
 # What a pipeline does with its role: start, watch and stop the jobs of its steps, tagging them with
@@ -146,4 +185,9 @@ LOG_DELIVERY_ACTIONS = (
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 )
-WILDCARD_RESOURCE_ACTIONS = frozenset((*STATE_MACHINE_TRACING_ACTIONS, *LOG_DELIVERY_ACTIONS))
+# CodeArtifact's GetAuthorizationToken needs a bearer token from STS, which has no resource to scope to (the
+# grant conditions it on sts:AWSServiceName = codeartifact.amazonaws.com).
+SERVICE_BEARER_TOKEN_ACTIONS = ("sts:GetServiceBearerToken",)
+WILDCARD_RESOURCE_ACTIONS = frozenset(
+    (*STATE_MACHINE_TRACING_ACTIONS, *LOG_DELIVERY_ACTIONS, *SERVICE_BEARER_TOKEN_ACTIONS)
+)

@@ -31,6 +31,8 @@ POLICY_ATTRIBUTES = {
     "aws_kms_key": "policy",
     "aws_sqs_queue_policy": "policy",
     "aws_sns_topic_policy": "policy",
+    "aws_codeartifact_domain_permissions_policy": "policy_document",
+    "aws_codeartifact_repository_permissions_policy": "policy_document",
 }
 
 

@@ -175,6 +175,39 @@ class InferenceSettings:
     preprocessed_retention_days: int = setting(between=(1, 3650), doc="cleaned batches (preprocessed/) are kept")
 
 
+# CodeArtifact's name rules (API reference, CreateDomain / CreateRepository).
+_CODEARTIFACT_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$")
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+def _codeartifact_repository(value: str) -> str | None:
+    if _CODEARTIFACT_REPOSITORY.match(value):
+        return None
+    return (
+        "not a CodeArtifact repository name (2-100 letters, digits, '.', '_' or '-', starting with a letter or digit)"
+    )
+
+
+def _organization_id(value: str) -> str | None:
+    if not value or _ORGANIZATION_ID.match(value):
+        return None
+    return "not an AWS Organizations id (like 'o-a1b2c3d4e5'); leave it empty to limit the domain to this account"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DependenciesSettings:
+    """`[<env>.dependencies]`: the CodeArtifact domain and its two repositories (stacks/dependencies.py)."""
+
+    repository: str = setting(check=_codeartifact_repository, doc="the team repository pip, pipenv and twine use")
+    store_repository: str = setting(
+        check=_codeartifact_repository, doc="holds the public:pypi connection; the team repository's upstream"
+    )
+    organization_id: str = setting(
+        "", check=_organization_id, doc="empty: only this account may use the domain; o-...: that organization"
+    )
+    login_token_minutes: int = setting(between=(15, 720), doc="how long a `make pip-login` token lasts")
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """One validated environment. Built by `platform_config.load`, never by hand in stacks."""
@@ -192,6 +225,7 @@ class EnvironmentConfig:
     data_pipeline: DataPipelineSettings = setting(doc="the data-pipeline stack")
     training: TrainingSettings = setting(doc="the training stack")
     inference: InferenceSettings = setting(doc="the inference stack")
+    dependencies: DependenciesSettings = setting(doc="the dependencies stack (CodeArtifact)")
     state: StateBackend | None = setting(None, doc="dev/prod only: the S3 state backend")
     emulator_port: int | None = setting(None, between=(1024, 65535), doc="local only: the emulator's port")
     local_state_dir: Path | None = runtime(doc="local only: where Terraform state is kept")

@@ -11,6 +11,7 @@ from platform_config import EnvironmentConfig
 from platform_config.datasets import load_datasets
 from stacks.artifact_store import ArtifactStoreStack
 from stacks.data_pipeline import DataPipelineStack
+from stacks.dependencies import DependenciesStack
 from stacks.inference import InferenceStack
 from stacks.training import TrainingStack
 
@@ -25,6 +26,7 @@ class PlatformApp:
     data_pipeline: DataPipelineStack
     training: TrainingStack
     inference: InferenceStack
+    dependencies: DependenciesStack
 
 
 def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformApp:
@@ -43,6 +45,8 @@ def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformA
         datasets=datasets,
     )
     inference = InferenceStack(app, config=config, guard=guard, artifact_store=artifact_store, datasets=datasets)
+    # The training jobs may install packages from the team repository (a script's requirements).
+    dependencies = DependenciesStack(app, config=config, guard=guard, consumers={"training": training.pipeline.role})
     return PlatformApp(
         app=app,
         guard=guard,
@@ -50,4 +54,5 @@ def build_app(config: EnvironmentConfig, outdir: str | None = None) -> PlatformA
         data_pipeline=data_pipeline,
         training=training,
         inference=inference,
+        dependencies=dependencies,
     )

@@ -39,10 +39,11 @@ def test_stacks_that_do_not_depend_on_each_other_share_a_wave() -> None:
 
 def test_the_shipped_stacks_deploy_after_the_stacks_they_read(synthesized: Callable[[str], Synthesized]) -> None:
     # training reads the artifact store and the data pipeline; inference reads the artifact store only, so it
-    # deploys beside training.
+    # deploys beside training; the dependency repository's policy names the training pipeline's role.
     assert deploy_waves_of(synthesized("local").outdir) == [
         ["local-artifact-store", "local-data-pipeline"],
         ["local-inference", "local-training"],
+        ["local-dependencies"],
     ]
 
 
