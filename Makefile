@@ -23,7 +23,7 @@ CONTAINER_PIPENV_VERSION := 2025.0.4
 # checkpoint calls), exported to every target from the same code: tooling/shell_env.py.
 $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
-.PHONY: help setup toolchain env synth deploy destroy backfill train promote rollback promotions infer emulator emulator-stop test lint demo bench-synth bench-processor \
+.PHONY: help setup toolchain env synth deploy destroy backfill train promote rollback promotions infer pip-login emulator emulator-stop test lint demo bench-synth bench-processor \
 	bench-predict sample-data clean
 
 help: ## list the targets
@@ -92,6 +92,9 @@ promotions: setup ## the promotion history of MODEL (default: the training model
 
 # INPUT and OUTPUT_PREFIX reach the CLI as environment variables too (MODEL is exported above).
 export INPUT OUTPUT_PREFIX
+pip-login: setup ## point pip, pipenv and twine at ENV's team CodeArtifact repository (writes .state/ENV/pip.env)
+	@$(PY) -m tooling.pip_login
+
 infer: setup ## score a batch with the production model: INPUT=<file.csv[.gz]|s3://..> [MODEL=..] [OUTPUT_PREFIX=..]
 	@if [ -z "$${INPUT:-}" ]; then echo "usage: make infer INPUT=<batch.csv[.gz] | s3://<inference bucket>/batches/<key>> [MODEL=<name>] [OUTPUT_PREFIX=<folder/>]" >&2; exit 2; fi
 	@$(PY) -m tooling.infer "$$INPUT" $${MODEL:+--model "$$MODEL"} $${OUTPUT_PREFIX:+--output-prefix "$$OUTPUT_PREFIX"}

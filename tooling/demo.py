@@ -5,7 +5,8 @@ the emulator, show that the candidate bucket's policy refuses an upload with the
 through the data pipeline (tooling/demo_data_pipeline.py), train a candidate model on what it
 processed by firing the training schedule (tooling/demo_training.py), promote that candidate to
 production (tooling/demo_promotion.py), score a batch with it through the inference workflow
-(tooling/demo_inference.py), and print a summary a newcomer can follow. The emulator is left running
+(tooling/demo_inference.py), publish a package to the team CodeArtifact repository and install it back
+(tooling/demo_dependencies.py), and print a summary a newcomer can follow. The emulator is left running
 for exploration.
 """
 
@@ -19,7 +20,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import platform_config
-from tooling import aws_clients, demo_data_pipeline, demo_inference, demo_promotion, demo_training, deploy
+from tooling import (
+    aws_clients,
+    demo_data_pipeline,
+    demo_dependencies,
+    demo_inference,
+    demo_promotion,
+    demo_training,
+    deploy,
+    packages,
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,11 @@ def main() -> int:
             checks += [Check(ok, text) for ok, text in inference_checks]
         else:
             checks.append(Check(False, "the candidate was not promoted, so inference did not run"))
+    try:
+        dependency_checks = demo_dependencies.tour(config, aws_clients.client("codeartifact", config))
+    except (packages.PackagesError, ClientError) as exc:
+        dependency_checks = [(False, str(exc))]
+    checks += [Check(ok, text) for ok, text in dependency_checks]
     print("\nChecks against the running emulator:")
     for check in checks:
         print(check)
@@ -130,6 +145,7 @@ def main() -> int:
     print("  make rollback MODEL=churn   put the previous production version back; make promotions: the history")
     print('  make sample-data ARGS="--rows 5000 --unlabeled --out batch.csv"; make infer INPUT=batch.csv')
     print("                       score your own batch with the production model (the workflow above)")
+    print("  make pip-login; source .state/local/pip.env   pip, pipenv and twine use the team repository")
     print('  eval "$(make env)"; npx cdktf diff local-data-pipeline   cdktf by hand (README: Using cdktf directly)')
     print("  make test            the test suite (unit, emulator, checkov, integration)")
     print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")
