@@ -8,13 +8,18 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from emulator.health import is_healthy
 from platform_config import EnvironmentConfig
 
 
 def require_emulator(config: EnvironmentConfig) -> None:
     """For `local`: raise RuntimeError saying how to start the emulator unless it answers."""
-    if config.is_local and not is_healthy(config.emulator_url):
+    if not config.is_local:
+        return
+    # Imported here: the emulator package imports moto (a dev package), and a real environment needs only boto3
+    # (CI's `python -m tooling.pip_login` runs with boto3 alone, before `make setup`).
+    from emulator.health import is_healthy
+
+    if not is_healthy(config.emulator_url):
         raise RuntimeError(f"the local emulator is not answering at {config.emulator_url}; run `make emulator`")
 
 

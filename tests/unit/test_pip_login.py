@@ -140,3 +140,15 @@ def test_model_format_package_is_the_repositorys_module_under_a_pinned_name(tmp_
 
 def test_each_demo_publishes_a_new_version():
     assert demo_version(datetime(2026, 11, 30, 5, 6, 7, tzinfo=UTC)) == "1.0.20261130050607"
+
+
+def test_in_github_actions_the_token_is_masked_and_pip_and_pipenv_get_the_index(tmp_path: Path):
+    github_env = tmp_path / "github_env"
+    github_env.write_text("EARLIER=1\n")
+    masks = pip_login.github_environment(a_login(), github_env)
+    assert masks == ["::add-mask::eyJ2ZXIiOjEs%2F%2B%3Dtoken", f"::add-mask::{TOKEN}"]
+    assert github_env.read_text().splitlines() == [
+        "EARLIER=1",
+        f"PIP_INDEX_URL={a_login().index_url}",
+        f"PIPENV_PYPI_MIRROR={a_login().index_url}",
+    ]
