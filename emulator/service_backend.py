@@ -18,6 +18,14 @@ hooks, both read at request time:
   extension (``emulator/patches/service_backend_dispatch.py``) wraps it to consult
   ``registered(key)`` here first.
 
+A service may also have a data plane that AWS serves on its own hosts without SigV4 (a
+package repository's endpoint, called by pip with HTTP Basic auth). Here it lives under a
+path prefix of the emulator's one host, ``ServiceBackendExtension.data_path_prefixes``
+(e.g. ``/_codeartifact/``): the dispatcher cannot infer a service from such a request
+(no credential scope) and would send it to S3, so ``service-backend-dispatch`` also wraps
+``infer_service_region_host`` to answer ``data_path_host(path)`` first, and
+``ServiceResponse`` hands those paths to ``serve_data_path`` instead of the model's router.
+
 Each installation registers under a fresh dispatch key (``codeartifact#1``), whose
 "backend" is just the routes to the response class (the non-``BackendDict`` branch of
 ``create_backend_app``), so a dispatcher that outlives an uninstall never serves from a
@@ -28,7 +36,7 @@ Requests are parsed and responses serialized by moto from botocore's model of th
 service (``automated_parameter_parsing``, ``ActionResult``), so a response method
 returns ``ActionResult({...})`` with the output shape's members and raises a
 ``ServiceException`` whose ``code`` is an error shape of the model, which sets the HTTP
-status (``ResourceNotFound``/``Conflict`` below). Server mode only: ``mock_aws`` does
+status (``ResourceNotFound``/``Conflict``/``ValidationError`` below). Server mode only: ``mock_aws`` does
 not know these services.
 """
 
@@ -43,7 +51,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
+from moto.core.common_types import TYPE_RESPONSE
 from moto.core.exceptions import ServiceException
+from moto.core.request import Request
 from moto.core.responses import BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
@@ -55,6 +65,9 @@ if TYPE_CHECKING:
 
 DISPATCH_EXTENSION = "service-backend-dispatch"
 NOT_IMPLEMENTED_STATUS = 501  # botocore does not retry it: an unimplemented operation fails at once
+# One path segment starting with "_": no S3 bucket name starts with "_", so a data path never shadows
+# a path-style bucket (S3 is the dispatcher's fallback for requests it cannot place).
+DATA_PATH_PREFIX_PATTERN = re.compile(r"/_[A-Za-z0-9][A-Za-z0-9._-]*/")
 
 
 class ServiceError(ServiceException):
@@ -84,6 +97,13 @@ class Conflict(ServiceError):
     code = "ConflictException"
 
 
+class ValidationError(ServiceError):
+    """``ValidationException`` (HTTP status from the service model, e.g. 400); ``members`` as above,
+    e.g. ``reason="FIELD_VALIDATION_FAILED"`` where the shape has one."""
+
+    code = "ValidationException"
+
+
 class ServiceResponse(BaseResponse):
     """Base response class of an emulator service: set ``service`` (botocore's name).
 
@@ -91,6 +111,9 @@ class ServiceResponse(BaseResponse):
     parameters with ``self._get_param("domain")`` and returns ``ActionResult({...})``.
     ``self.backend`` is the backend of the caller's account and region. An operation
     without a method answers HTTP 501 ``NotImplementedException`` naming it.
+
+    A request whose path starts with one of the extension's ``data_path_prefixes`` goes to
+    ``serve_data_path`` instead (no model, no SigV4: the method parses the request itself).
     """
 
     service: ClassVar[str] = ""
@@ -105,6 +128,20 @@ class ServiceResponse(BaseResponse):
         import moto.backends
 
         return moto.backends.get_backend(self.service)[self.current_account][self.region]  # type: ignore[call-overload]
+
+    def _dispatch(self, request: Request, full_url: str | None = None, headers: Any = None) -> TYPE_RESPONSE:
+        """moto's dispatch, or ``serve_data_path`` for a path under this service's data path prefixes.
+
+        Data paths skip ``setup_class``, which reads the body as the model's parameters (and would
+        consume a multipart upload's file stream).
+        """
+        if data_path_service(request.path) == self.service:
+            return self.serve_data_path(request)
+        return super()._dispatch(request, full_url, headers)
+
+    def serve_data_path(self, request: Request) -> TYPE_RESPONSE:
+        """Answer a data-plane request: ``(status, headers, body)``. Override it with ``data_path_prefixes``."""
+        return 404, {"Content-Type": "text/plain"}, f"the emulator's {self.service} serves no data path {request.path}"
 
     def call_action(self) -> Any:
         """moto's dispatch, after refusing operations this class does not implement."""
@@ -127,6 +164,7 @@ _lock = threading.Lock()
 _keys = itertools.count(1)
 _services: dict[str, BackendDict[Any]] = {}
 _routes: dict[str, dict[str, _Routes]] = {}
+_data_paths: dict[str, tuple[str, str]] = {}  # prefix -> (service, the host the dispatcher should infer)
 
 
 def registered(key: str) -> Any:
@@ -136,6 +174,19 @@ def registered(key: str) -> Any:
     """
     with _lock:  # not `or`: a BackendDict is empty (falsy) until used and after /moto-api/reset
         return _services[key] if key in _services else _routes.get(key)
+
+
+def data_path_host(path: str) -> str | None:
+    """The host moto's dispatcher should infer for ``path`` when it is under a registered data path prefix
+    (the service's signing host, which its URL patterns match), else None."""
+    with _lock:
+        return next((host for prefix, (_service, host) in _data_paths.items() if path.startswith(prefix)), None)
+
+
+def data_path_service(path: str) -> str | None:
+    """The service whose data path prefix ``path`` is under, else None."""
+    with _lock:
+        return next((service for prefix, (service, _host) in _data_paths.items() if path.startswith(prefix)), None)
 
 
 def signing_host(service: str, region: str = "us-east-1") -> str:
@@ -162,8 +213,13 @@ class ServiceBackendExtension:
     ``default_url_pattern(service)``. ``requires`` defaults to ``service-backend-dispatch``,
     the built-in that routes ``moto.backends.get_backend`` here.
 
-    Install fails (``ExtensionInstallError``) when botocore has no model for the service or
-    a moto (or other) backend already serves its hosts. Uninstall removes the patterns and
+    ``data_path_prefixes`` (default none): path prefixes such as ``/_codeartifact/`` (one
+    segment starting with ``_``) whose requests reach ``response_class.serve_data_path``
+    whatever their ``Authorization``, for a data plane AWS serves on hosts of its own.
+
+    Install fails (``ExtensionInstallError``) when botocore has no model for the service, a
+    moto (or other) backend already serves its hosts, or a data path prefix is malformed or
+    taken. Uninstall removes the patterns and
     the registrations and drops the state.
     """
 
@@ -172,6 +228,7 @@ class ServiceBackendExtension:
     backend_class: type[BaseBackend]
     response_class: type[ServiceResponse]
     url_patterns: tuple[str, ...] = ()
+    data_path_prefixes: tuple[str, ...] = ()
     requires: tuple[str, ...] = (DISPATCH_EXTENSION,)
 
     def __init__(self) -> None:
@@ -213,6 +270,16 @@ class ServiceBackendExtension:
         patterns = list(self.url_patterns) or [default_url_pattern(self.service)]
         if not any(re.match(pattern, host) for pattern in patterns):
             raise ExtensionInstallError(f"{self.name}: no url_patterns entry matches {host}, which moto dispatches on")
+        for prefix in self.data_path_prefixes:
+            if not DATA_PATH_PREFIX_PATTERN.fullmatch(prefix):
+                raise ExtensionInstallError(
+                    f"{self.name}: data path prefix {prefix!r} is not one path segment starting with '_' (e.g. "
+                    "'/_codeartifact/'), which no S3 bucket name can shadow"
+                )
+            with _lock:
+                taken_by = _data_paths.get(prefix, ("",))[0]
+            if taken_by:
+                raise ExtensionInstallError(f"{self.name}: data path prefix {prefix!r} is taken by {taken_by}")
         return patterns
 
     def install(self, server: EmulatorServer) -> None:
@@ -230,6 +297,8 @@ class ServiceBackendExtension:
             _routes[self._key] = {"global": _Routes({"/": dispatch, "/<path:route>": dispatch})}
             self._patterns = [(self._key, re.compile(pattern)) for pattern in patterns]
             backend_url_patterns.extend(self._patterns)  # in place: dispatchers hold this list
+            host = signing_host(self.service)
+            _data_paths.update((prefix, (self.service, host)) for prefix in self.data_path_prefixes)
         self._backends = backends
 
     def uninstall(self) -> None:
@@ -245,6 +314,8 @@ class ServiceBackendExtension:
             self._patterns = []
             _routes.pop(self._key or "", None)
             _services.pop(self.service, None)
+            for prefix in self.data_path_prefixes:
+                _data_paths.pop(prefix, None)
         with backend_lock:  # moto's /moto-api/reset walks BackendDict._instances
             if backends in BackendDict._instances:
                 BackendDict._instances.remove(backends)
