@@ -1,4 +1,5 @@
-"""Built-in extensions: one module per moto gap, each a ``PatchExtension``.
+"""Built-in extensions: one module per moto gap, each a ``PatchExtension``, and the whole
+services moto lacks (``emulator.services``, each a ``ServiceBackendExtension``).
 
 ``builtin_extensions()`` returns fresh instances in install order; every
 ``EmulatorServer`` activates them before its own ``extensions``. Each module's
@@ -32,6 +33,7 @@ from emulator.patches.sfn_map_tolerated_failures import StepFunctionsMapTolerate
 from emulator.patches.sfn_tolerated_failure_int import StepFunctionsIntegerToleratedFailure
 from emulator.patches.sfn_unnamed_execution import StepFunctionsUnnamedExecution
 from emulator.service_backend import ServiceBackendExtension
+from emulator.services.codeartifact import CodeArtifactService
 
 BUILTIN_EXTENSIONS: tuple[type[PatchExtension | ServiceBackendExtension], ...] = (
     StepFunctionsExecution,
@@ -47,6 +49,7 @@ BUILTIN_EXTENSIONS: tuple[type[PatchExtension | ServiceBackendExtension], ...] =
     SageMakerPipelineExecution,
     SageMakerPipelineSteps,  # reads the runs sagemaker-pipeline-execution keeps
     ServiceBackendDispatch,  # before any ServiceBackendExtension (they require it)
+    CodeArtifactService,
     # These import moto's ASL parser (~1 s). Requests wait until every extension is in
     # (EmulatorServer holds them), so only `requires` constrains the order.
     StepFunctionsIntegerToleratedFailure,

@@ -63,6 +63,7 @@ def test_an_extension_may_require_a_built_in(emulator_server: EmulatorServer) ->
 def test_built_ins_declare_their_dependencies_and_list_them_first() -> None:
     declared = {extension.name: extension.requires for extension in BUILTIN_EXTENSIONS if extension.requires}
     assert declared == {
+        "codeartifact-backend": ("service-backend-dispatch",),
         "local-lambda-runtime": ("lambda-dead-letter-config",),
         "sagemaker-pipeline-steps": ("sagemaker-pipeline-execution",),
         "sfn-integer-tolerated-failure-percentage": ("sfn-execution",),

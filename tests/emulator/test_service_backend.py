@@ -161,6 +161,7 @@ class ToyS3(ServiceBackendExtension):
     [
         ("/toy/", r"data path prefix '/toy/' is not one path segment starting with '_'"),
         ("/_toy/more/", r"data path prefix '/_toy/more/' is not one path segment starting with '_'"),
+        ("/_codeartifact/", r"data path prefix '/_codeartifact/' is taken by codeartifact"),
     ],
 )
 def test_a_data_path_prefix_s3_could_shadow_or_another_service_holds_is_refused(
