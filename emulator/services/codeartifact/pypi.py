@@ -8,7 +8,7 @@ requests here although they carry HTTP Basic auth, not SigV4). The account and r
 * Auth: HTTP Basic, user ``aws``, password a token from GetAuthorizationToken for that domain and owner,
   unexpired; otherwise 401 with ``WWW-Authenticate: Basic realm="codeartifact"`` and the reason.
 * ``POST <endpoint>``: the legacy upload API (``:action=file_upload``, multipart) twine uses. The
-  ``sha256_digest`` must match the file (400); the same file name again is 409 (``twine --skip-existing``).
+  ``sha256_digest`` must match the file (400); the same file name again is 409 (a published file is never replaced).
 * ``GET <endpoint>simple/``: the PEP 503 index of the projects the repository sees (its own, then its
   upstreams'); ``simple/<project>/``: links ``<version>/<file>#sha256=...`` (with ``data-requires-python``);
   ``simple/<project>/<version>/<file>``: the file. HEAD is answered like GET (werkzeug drops the body).
