@@ -1,15 +1,20 @@
 """A CodeArtifact domain and its package repositories, with their resource policies and grants.
 
-    domain          encrypted with a customer-managed key; its policy limits it to one account (or one AWS
-                    Organization) with a Deny for everyone else
-    repository      upstreams OR one external connection, never both (AWS's rule: a store repository holds
-                    `public:pypi`, a team repository lists the store as its upstream)
+    domain          encrypted with a customer-managed key; its policy limits the domain's operations (tokens,
+                    describing it) to one account or one AWS Organization, with a Deny for everyone else
+    repository      upstreams OR one external connection, kept apart as AWS recommends (a store repository
+                    holds `public:pypi`, a team repository lists the store as its upstream)
 
-`PackageRepository.grant_read`/`grant_publish` give a role what pip or twine needs and name it in the
-repository's policy, whose last statement denies changing the repository's packages to every principal but
-the publishers. Unlike the other constructs' grants, the role's inline policy is created here, beside the
-repository policy: that policy names the role, so the role's stack comes first, and a policy in the role's
-stack naming this repository would make the two stacks depend on each other.
+Every repository has a policy whose last statement denies changing its packages (publish, copy, delete,
+dispose, status, origin settings) to every principal but its publishers: a store has none, so only its
+external connection fills it. `PackageRepository.grant_read`/`grant_publish` give a role what pip or twine
+needs and name it in that policy. Unlike the other constructs' grants, the role's inline policy is created
+here, beside the repository policy: that policy names the role, so the role's stack comes first, and a
+policy in the role's stack naming this repository would make the two stacks depend on each other.
+
+What a repository policy cannot do: AWS does not consult it for PutRepositoryPermissionsPolicy, so an
+administrator can still replace it (a reviewed Terraform change here), and it does not govern the
+repository's settings (upstreams, connections), which Terraform manages.
 """
 
 from __future__ import annotations
@@ -151,7 +156,7 @@ class CodeArtifactDomain(Construct):
 
 
 class PackageRepository(Construct):
-    """A repository of `domain` with either `upstreams` or one `external_connection` (AWS allows one kind).
+    """A repository of `domain` with either `upstreams` or one `external_connection`, and its policy.
 
     Args:
         repository_name: 2-100 letters, digits, '.', '_' or '-'.
@@ -182,8 +187,8 @@ class PackageRepository(Construct):
             )
         if upstreams and external_connection:
             raise ValueError(
-                f"repository {repository_name}: a CodeArtifact repository has upstreams or an external connection, "
-                f"not both; put {external_connection} on a store repository and list that store as an upstream"
+                f"repository {repository_name}: give a repository upstreams or an external connection, not both; "
+                f"put {external_connection} on a store repository and list that store as an upstream"
             )
         if external_connection is not None and external_connection not in EXTERNAL_CONNECTION_FORMATS:
             known = ", ".join(sorted(EXTERNAL_CONNECTION_FORMATS))
@@ -214,8 +219,27 @@ class PackageRepository(Construct):
             f"arn:{account.partition}:codeartifact:{account.region}:{account.account_id}"
             f":package/{domain.name}/{self.repository.repository}/*"
         )
-        self._repository_policy: LazyPolicy | None = None
         self._publishers: list[str] = []
+        self.policy = LazyPolicy()
+        publishers = self._publishers  # read at synth, after every grant_publish
+        self.policy.add_final(
+            lambda: Statement(
+                sid="OnlyPublishersChangePackages",
+                effect="Deny",
+                actions=perms.PACKAGE_CHANGE_ACTIONS,
+                resources=(self.arn, self.packages_arn),
+                principals={"AWS": ("*",)},
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": list(publishers)}} if publishers else {},
+            )
+        )
+        CodeartifactRepositoryPermissionsPolicy(
+            self,
+            "policy",
+            domain=domain.name,
+            domain_owner=domain.owner,
+            repository=self.repository.repository,
+            policy_document=self.policy.json,
+        )
 
     @property
     def name(self) -> str:
@@ -237,7 +261,7 @@ class PackageRepository(Construct):
     def _grant(self, role: NamedRole, name: str, *, publish: bool) -> PackageGrant:
         package_actions = perms.PACKAGE_READ_ACTIONS + (perms.PACKAGE_PUBLISH_ACTIONS if publish else ())
         identity = (
-            Statement(sid="GetDomainToken", actions=perms.PACKAGE_TOKEN_ACTIONS, resources=(self.domain.arn,)),
+            Statement(sid="LogInToDomain", actions=perms.DOMAIN_LOGIN_ACTIONS, resources=(self.domain.arn,)),
             Statement(
                 sid="GetServiceBearerTokenForCodeArtifact",
                 actions=perms.SERVICE_BEARER_TOKEN_ACTIONS,
@@ -258,30 +282,18 @@ class PackageRepository(Construct):
             resources=(self.arn, self.packages_arn),
             principals={"AWS": (role.arn,)},
         )
-        self._policy().add(statement)
+        self.policy.add(statement)
         return PackageGrant(identity_statements=identity, repository_statement=statement, policy=policy)
 
-    def _policy(self) -> LazyPolicy:
-        """The repository policy, made on the first grant; it ends with the Deny for non-publishers."""
-        if self._repository_policy is None:
-            self._repository_policy = LazyPolicy()
-            publishers = self._publishers  # read at synth, after every grant_publish
-            self._repository_policy.add_final(
-                lambda: Statement(
-                    sid="OnlyPublishersChangePackages",
-                    effect="Deny",
-                    actions=perms.PACKAGE_CHANGE_ACTIONS,
-                    resources=(self.arn, self.packages_arn),
-                    principals={"AWS": ("*",)},
-                    conditions={"ArnNotEquals": {"aws:PrincipalArn": list(publishers)}} if publishers else {},
-                )
-            )
-            CodeartifactRepositoryPermissionsPolicy(
-                self,
-                "policy",
-                domain=self.domain.name,
-                domain_owner=self.domain.owner,
-                repository=self.name,
-                policy_document=self._repository_policy.json,
-            )
-        return self._repository_policy
+    def allow_organization_to_read(self, organization_id: str) -> Statement:
+        """Let principals of an AWS Organization read (their own IAM policies must allow it too; the domain's
+        policy must let them log in: CodeArtifactDomain(organization_id=...))."""
+        statement = Statement(
+            sid="ReadPackagesInOrganization",
+            actions=perms.REPOSITORY_READ_ACTIONS + perms.PACKAGE_READ_ACTIONS,
+            resources=(self.arn, self.packages_arn),
+            principals={"AWS": ("*",)},
+            conditions={"StringEquals": {"aws:PrincipalOrgID": organization_id}},
+        )
+        self.policy.add(statement)
+        return statement

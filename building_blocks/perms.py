@@ -116,8 +116,8 @@ DOMAIN_USE_ACTIONS = (
 )
 # A domain policy's Deny for principals outside the account or organization (denying more is safe).
 DENY_ALL_CODEARTIFACT_ACTIONS = ("codeartifact:*",)
-# pip/twine log in with a token for the domain (on the domain's ARN) ...
-PACKAGE_TOKEN_ACTIONS = ("codeartifact:GetAuthorizationToken",)
+# A login (make pip-login, aws codeartifact login) finds the domain's owner and gets a token (on the domain's ARN) ...
+DOMAIN_LOGIN_ACTIONS = ("codeartifact:DescribeDomain", "codeartifact:GetAuthorizationToken")
 # ... then use the repository (on the repository's ARN) ...
 REPOSITORY_READ_ACTIONS = (
     "codeartifact:DescribeRepository",
@@ -129,6 +129,7 @@ REPOSITORY_READ_ACTIONS = (
 PACKAGE_READ_ACTIONS = (
     "codeartifact:DescribePackage",
     "codeartifact:DescribePackageVersion",
+    "codeartifact:GetPackageVersionAsset",
     "codeartifact:GetPackageVersionReadme",
     "codeartifact:ListPackageVersionAssets",
     "codeartifact:ListPackageVersionDependencies",

@@ -178,6 +178,7 @@ class InferenceSettings:
 # CodeArtifact's name rules (API reference, CreateDomain / CreateRepository).
 _CODEARTIFACT_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$")
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$")
 
 
 def _codeartifact_repository(value: str) -> str | None:
@@ -194,6 +195,12 @@ def _organization_id(value: str) -> str | None:
     return "not an AWS Organizations id (like 'o-a1b2c3d4e5'); leave it empty to limit the domain to this account"
 
 
+def _principal_arns(arns: tuple[str, ...]) -> None:
+    for arn in arns:
+        if not _IAM_PRINCIPAL_ARN.match(arn):
+            raise Invalid("not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)", value=arn)
+
+
 @dataclass(frozen=True, kw_only=True)
 class DependenciesSettings:
     """`[<env>.dependencies]`: the CodeArtifact domain and its two repositories (stacks/dependencies.py)."""
@@ -206,6 +213,9 @@ class DependenciesSettings:
         "", check=_organization_id, doc="empty: only this account may use the domain; o-...: that organization"
     )
     login_token_minutes: int = setting(between=(15, 720), doc="how long a `make pip-login` token lasts")
+    publisher_principals: tuple[str, ...] = setting(
+        (), check=_principal_arns, doc="who may assume the publisher role (IAM ARNs); empty: the account's IAM"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,9 +7,10 @@
     roles             <prefix>-packages-reader   assumed by Lambda builds and CI jobs to install packages
                       <prefix>-packages-publisher  assumed by release jobs: the only principal that may publish
 
-A CodeArtifact repository has upstreams or an external connection, never both: hence two repositories. The team
-repository's policy lets the readers (and the training pipeline's role) read, the publisher publish, and denies
-changing packages to everyone else. Settings: [<env>.dependencies] in platform_config/environments.toml.
+Upstreams and the external connection live on separate repositories, as AWS recommends. The team repository's
+policy lets the readers (and the training pipeline's role) read, the publisher publish, and denies changing
+packages to everyone else; the store's denies it to everyone (only public:pypi fills it). Settings:
+[<env>.dependencies] in platform_config/environments.toml.
 """
 
 from __future__ import annotations
@@ -97,6 +98,12 @@ class DependenciesStack(PlatformStack):
             resources=(),
             principals={"AWS": (account.root_arn(),)},
         )
+        trust_publishers = Statement(
+            sid="TrustPublishers",
+            actions=perms.ASSUME_ROLE_ACTIONS,
+            resources=(),
+            principals={"AWS": settings.publisher_principals},
+        )
         self.reader = Role(
             self,
             "reader",
@@ -108,13 +115,15 @@ class DependenciesStack(PlatformStack):
             self,
             "publisher",
             role_name=config.resource_name("packages-publisher"),
-            trust=trust_account,
+            trust=trust_publishers if settings.publisher_principals else trust_account,
             description="Publishes package versions to the team CodeArtifact repository (release jobs only)",
         )
         self.repository.grant_read(self.reader, "read-packages")
         self.repository.grant_publish(self.publisher, "publish-packages")
         for name, role in (consumers or {}).items():
             self.repository.grant_read(role, f"read-packages-{name}")
+        if settings.organization_id:
+            self.repository.allow_organization_to_read(settings.organization_id)
 
         endpoint = DataAwsCodeartifactRepositoryEndpoint(
             self,

@@ -62,13 +62,16 @@ class RepositoryLogin:
         }
 
 
-def login(config: EnvironmentConfig, codeartifact: Any) -> RepositoryLogin:
+def login(config: EnvironmentConfig, codeartifact: Any, domain_owner: str | None = None) -> RepositoryLogin:
     """A token lasting `[<env>.dependencies] login_token_minutes` and the team repository's PyPI endpoint.
 
-    Raises PackagesError when the domain or repository does not exist (the dependencies stack is not deployed)."""
+    `domain_owner`: the account that owns the domain (default: the caller's; another account of the
+    organization when the domain is shared). Raises PackagesError when the domain or repository does not exist
+    (the dependencies stack is not deployed)."""
     domain, repository = domain_name(config), config.dependencies.repository
     try:
-        owner = codeartifact.describe_domain(domain=domain)["domain"]["owner"]
+        found = codeartifact.describe_domain(domain=domain, **({"domainOwner": domain_owner} if domain_owner else {}))
+        owner = found["domain"]["owner"]
         token = codeartifact.get_authorization_token(
             domain=domain, domainOwner=owner, durationSeconds=config.dependencies.login_token_minutes * 60
         )

@@ -1,6 +1,6 @@
 """`make pip-login ENV=<env>`: point pip, pipenv and twine at the team CodeArtifact repository.
 
-    python -m tooling.pip_login [--env-file PATH | --github-env "$GITHUB_ENV"]
+    python -m tooling.pip_login [--domain-owner ACCOUNT] [--env-file PATH | --github-env "$GITHUB_ENV"]
 
 Gets a token (valid `[<env>.dependencies] login_token_minutes`) and the team repository's PyPI endpoint, writes
 them as `export` lines to `.state/<env>/pip.env` (mode 600, git-ignored: it holds the token; never commit it)
@@ -63,6 +63,7 @@ def report(config: EnvironmentConfig, repository_login: RepositoryLogin, path: P
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domain-owner", help="the account that owns the domain (default: yours)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--env-file", type=Path, help="where to write the exports (default .state/<env>/pip.env)")
     target.add_argument("--github-env", type=Path, help="a GitHub Actions $GITHUB_ENV file to hand the index to")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = platform_config.load()
         aws_clients.require_emulator(config)
-        repository_login = login(config, aws_clients.client("codeartifact", config))
+        repository_login = login(config, aws_clients.client("codeartifact", config), args.domain_owner)
         if args.github_env:
             masks = github_environment(repository_login, args.github_env)
         else:

@@ -16,7 +16,7 @@ from building_blocks import perms
 from building_blocks.codeartifact import CodeArtifactDomain, PackageRepository
 from building_blocks.kms_key import KmsKey
 from platform_config import ConfigError
-from tests.conftest import Synthesized, at_path, only, policy_statements, synth_app, synth_stack
+from tests.conftest import Synthesized, at_path, load_config, only, policy_statements, synth_app, synth_stack
 from tests.unit.test_config import write_config
 
 ENVS = ("local", "dev", "prod")
@@ -103,7 +103,7 @@ def test_repository_policy_lets_consumers_read_and_only_the_publisher_publish(
     synthesized: Callable[[str], Synthesized], env: str
 ):
     terraform = stack(synthesized, env)
-    policy = only(terraform, "aws_codeartifact_repository_permissions_policy")
+    policy = at_path(terraform, "repository/policy").body
     assert policy["repository"] == ref(terraform, "repository/repository", "repository")
     allowed = allowed_actions_by_principal(policy["policy_document"])
     reader, publisher = ref(terraform, "reader/role"), ref(terraform, "publisher/role")
@@ -117,8 +117,17 @@ def test_repository_policy_lets_consumers_read_and_only_the_publisher_publish(
     assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": ["*"]}
     assert PUBLISH_ACTIONS | {"codeartifact:DeletePackageVersions"} <= set(deny["Action"])
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [publisher]}}
-    # The store is filled by public:pypi only: no principal is granted anything on it.
-    assert len(terraform["resource"]["aws_codeartifact_repository_permissions_policy"]) == 1
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_public_pypi_fills_the_store(synthesized: Callable[[str], Synthesized], env: str):
+    terraform = stack(synthesized, env)
+    policy = at_path(terraform, "store/policy").body
+    assert policy["repository"] == ref(terraform, "store/repository", "repository")
+    (deny,) = json.loads(policy["policy_document"])["Statement"]  # no principal is granted anything on it
+    assert (deny["Sid"], deny["Effect"], deny["Principal"]) == ("OnlyPublishersChangePackages", "Deny", {"AWS": ["*"]})
+    assert PUBLISH_ACTIONS | {"codeartifact:CopyPackageVersions"} <= set(deny["Action"])
+    assert "Condition" not in deny  # no publisher is excepted
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -133,7 +142,11 @@ def test_each_consumer_gets_a_token_for_the_domain_and_reads_of_the_team_reposit
     assert policies["publish-packages"]["role"] == ref(terraform, "publisher/role", "name")
     for name, body in policies.items():
         statements = policy_statements(body["policy"])
-        assert statements["GetDomainToken"]["Resource"] == [domain]
+        login = statements["LogInToDomain"]
+        assert (login["Action"], login["Resource"]) == (
+            ["codeartifact:DescribeDomain", "codeartifact:GetAuthorizationToken"],
+            [domain],
+        )
         bearer = statements["GetServiceBearerTokenForCodeArtifact"]
         assert bearer["Action"] == ["sts:GetServiceBearerToken"]
         assert bearer["Condition"] == {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}
@@ -238,3 +251,47 @@ def test_bad_dependencies_settings_are_refused_naming_the_key(tmp_path: Path, ke
         platform_config.load("dev", path=path, environ={})
     assert caught.value.key == key
     assert reason in str(caught.value)
+
+
+def test_the_reader_may_make_every_call_of_make_pip_login_and_the_demo(synthesized: Callable[[str], Synthesized]):
+    """The emulator does not enforce IAM: this keeps the tooling's CodeArtifact calls inside the reader's grant."""
+    from tests.unit.test_pip_login import FakeCodeArtifact
+    from tooling.packages import login
+
+    codeartifact = FakeCodeArtifact()
+    login(load_config("dev"), codeartifact)
+    called = {call for call, _ in codeartifact.calls} | {"list_package_versions", "describe_repository"}
+    needed = {"codeartifact:" + "".join(word.capitalize() for word in call.split("_")) for call in called}
+    terraform = stack(synthesized)
+    policies = {body["name"]: body for body in terraform["resource"]["aws_iam_role_policy"].values()}
+    granted = {a for st in policy_statements(policies["read-packages"]["policy"]).values() for a in st["Action"]}
+    assert needed <= granted, needed - granted
+
+
+def test_publisher_principals_replace_the_account_in_the_publishers_trust(tmp_path: Path):
+    release = "arn:aws:iam::123456789012:role/release"
+    path = write_config(tmp_path, **{"dev.dependencies.publisher_principals": [release]})
+    terraform = synth_app(platform_config.load("dev", path=path, environ={}), tmp_path / "out").stack("dependencies")
+    (trust,) = json.loads(at_path(terraform, "publisher/role").body["assume_role_policy"])["Statement"]
+    assert trust["Principal"] == {"AWS": [release]}
+    (reader_trust,) = json.loads(at_path(terraform, "reader/role").body["assume_role_policy"])["Statement"]
+    assert reader_trust["Principal"] == {"AWS": [ACCOUNT_ROOT]}
+
+
+def test_an_organization_id_lets_the_organization_read_the_team_repository_but_not_publish(tmp_path: Path):
+    path = write_config(tmp_path, **{"dev.dependencies.organization_id": "o-a1b2c3d4e5"})
+    terraform = synth_app(platform_config.load("dev", path=path, environ={}), tmp_path / "out").stack("dependencies")
+    statements = policy_statements(at_path(terraform, "repository/policy").body["policy_document"])
+    organization = statements["ReadPackagesInOrganization"]
+    assert organization["Principal"] == {"AWS": ["*"]}
+    assert organization["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    assert set(organization["Action"]) == READ_ACTIONS
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:iam::123:role/x", "arn:aws:s3:::bucket", "release"])
+def test_a_publisher_principal_that_is_no_iam_arn_is_refused(tmp_path: Path, arn: str):
+    path = write_config(tmp_path, **{"dev.dependencies.publisher_principals": [arn]})
+    with pytest.raises(ConfigError) as caught:
+        platform_config.load("dev", path=path, environ={})
+    assert caught.value.key == "dependencies.publisher_principals"
+    assert "not an IAM role or user ARN" in str(caught.value)

@@ -152,3 +152,9 @@ def test_in_github_actions_the_token_is_masked_and_pip_and_pipenv_get_the_index(
         f"PIP_INDEX_URL={a_login().index_url}",
         f"PIPENV_PYPI_MIRROR={a_login().index_url}",
     ]
+
+
+def test_login_to_a_domain_of_another_account_names_its_owner():
+    codeartifact = FakeCodeArtifact()
+    login(load_config("dev"), codeartifact, domain_owner="123456789012")
+    assert codeartifact.calls[0] == ("describe_domain", {"domain": "mlp-dev-packages", "domainOwner": "123456789012"})

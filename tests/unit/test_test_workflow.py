@@ -20,7 +20,10 @@ def test_make_test_needs_no_aws_access() -> None:
 
 def test_codeartifact_install_runs_only_when_configured_and_logs_in_before_make_setup() -> None:
     job = workflow(TEST_WORKFLOW)["jobs"]["install-through-codeartifact"]
-    assert job["if"] == "vars.CODEARTIFACT_READER_ROLE_ARN != ''"
+    assert job["if"] == (
+        "vars.CODEARTIFACT_READER_ROLE_ARN != '' && (github.event_name != 'pull_request' || "
+        "github.event.pull_request.head.repo.full_name == github.repository)"
+    )  # forks' pull requests get no OIDC token
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assert job["env"] == {"ENV": "dev", "AWS_REGION": platform_config.load("dev", environ={}).region}
     steps = job["steps"]
