@@ -11,6 +11,7 @@ import pytest
 from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, REGION, Buckets, create_kms_bucket
 
 from platform_config.datasets import load_datasets, schemas_json
+from tests.moto_support import mock_aws_without_managed_policies
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +53,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def buckets(aws_env: None) -> Iterator[Buckets]:
     """A raw and a processed bucket, both versioned, each with its own KMS key as default encryption."""
     import boto3
-    from moto import mock_aws
 
-    with mock_aws():
+    with mock_aws_without_managed_policies():
         s3 = boto3.client("s3", region_name=REGION)
         kms = boto3.client("kms", region_name=REGION)
         for name in (RAW_BUCKET, PROCESSED_BUCKET):  # both versioned, as deployed

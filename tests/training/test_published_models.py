@@ -11,11 +11,11 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 import prepare
 import publish
 from published_models import check_version_unpublished, split_s3_uri
+from tests.moto_support import mock_aws_without_managed_policies
 from tests.training.conftest import churn_rows, files_under, write_csv
 from tests.training.test_bad_inputs import ARN, URI, _fails, _prepare, trained_run  # noqa: F401 (fixture)
 
@@ -31,7 +31,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    with mock_aws():
+    with mock_aws_without_managed_policies():
         client = boto3.client("s3")
         client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         client.put_object(Bucket=BUCKET, Key="models/churn/1.2.3/manifest.json", Body=b"{}")

@@ -1,0 +1,29 @@
+"""moto's in-process AWS (`mock_aws`) for the tests that mock boto3, as a process without the emulator has it.
+
+The session's in-process emulator (`emulator_server`, tests/conftest.py) turns on moto's AWS managed IAM policies
+for the whole process (emulator/patches/iam_managed_policies.py) and lives until the session ends. moto creates IAM
+backends to find the account of every request and rebuilds them on each reset, so while that server lived each
+mock_aws world loaded the ~1,500 policies a dozen times: ~2 s per test instead of ~0.3 s. None of these tests uses
+IAM; they get moto's own default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def mock_aws_without_managed_policies() -> Iterator[None]:
+    """`moto.mock_aws()` with moto's default of no AWS managed IAM policies, including its reset on exit; the
+    process's setting is restored afterwards."""
+    from moto import mock_aws
+    from moto.core.config import default_user_config
+
+    saved = default_user_config["iam"]
+    default_user_config["iam"] = {**saved, "load_aws_managed_policies": False}
+    try:
+        with mock_aws():
+            yield
+    finally:
+        default_user_config["iam"] = saved
