@@ -45,6 +45,28 @@ def synth_app(config: EnvironmentConfig, outdir: Path) -> Synthesized:
     return Synthesized(config, outdir, stacks)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the integration emulator run last (in their own order), so that its deploy, started with the
+    session (`local_deployment`), waits on the AWS provider while the other tests run."""
+    items.sort(key=lambda item: "emulator_url" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The integration emulator and the deploy of every local stack (tests/integration/local_deployment.py):
+    started with the session when a selected test needs them, else on first use; stopped at its end."""
+    from tests.integration.local_deployment import LocalDeployment
+
+    needed = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    deployment = LocalDeployment(lambda: tmp_path_factory.mktemp("local-deploy"))
+    try:
+        if "deployed" in needed:
+            deployment.start_deploy()
+        yield deployment
+    finally:
+        deployment.stop()
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[Any]:
     """One in-process emulator on a free 127.0.0.1 port for the whole session, shared by every test that needs
