@@ -11,7 +11,7 @@ import pytest
 from lambda_support import PROCESSED_BUCKET, RAW_BUCKET, REGION, Buckets, create_kms_bucket
 
 from platform_config.datasets import load_datasets, schemas_json
-from tests.moto_support import mock_aws_without_managed_policies
+from tests.moto_support import mock_aws_without_managed_policies, moto_client
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +52,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def buckets(aws_env: None) -> Iterator[Buckets]:
     """A raw and a processed bucket, both versioned, each with its own KMS key as default encryption."""
-    import boto3
-
     with mock_aws_without_managed_policies():
-        s3 = boto3.client("s3", region_name=REGION)
-        kms = boto3.client("kms", region_name=REGION)
+        s3, kms = moto_client("s3", REGION), moto_client("kms", REGION)
         for name in (RAW_BUCKET, PROCESSED_BUCKET):  # both versioned, as deployed
             create_kms_bucket(s3, kms, name)
         yield Buckets(s3=s3)

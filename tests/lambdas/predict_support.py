@@ -20,7 +20,7 @@ from lambda_support import CONTEXT, REGION, create_kms_bucket, read_gzip_csv
 
 from building_blocks.lambda_package import build_tar_gz
 from sample_data import BATCH_COLUMNS
-from tests.moto_support import mock_aws_without_managed_policies
+from tests.moto_support import mock_aws_without_managed_policies, moto_client
 
 PRODUCTION_BUCKET = "ml-production-test"
 INFERENCE_BUCKET = "ml-inference-test"
@@ -167,15 +167,12 @@ class PredictWorld:
 def predict_world(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Iterator[PredictWorld]:
     """moto S3 with both buckets, predict.handler wired to it (env, client, served_models.json in `folder`), and
     an empty model cache before and after (it outlives a test otherwise, as it outlives an invocation)."""
-    import boto3
-
     from predict import handler, model_store
 
     served_path = folder / "served_models.json"
     served_path.write_text(served_models_text(), encoding="utf-8")
     with mock_aws_without_managed_policies():
-        s3 = boto3.client("s3", region_name=REGION)
-        kms = boto3.client("kms", region_name=REGION)
+        s3, kms = moto_client("s3", REGION), moto_client("kms", REGION)
         create_kms_bucket(s3, kms, PRODUCTION_BUCKET)
         create_kms_bucket(s3, kms, INFERENCE_BUCKET, versioned=False)
         monkeypatch.setattr(handler, "s3", s3)

@@ -33,7 +33,7 @@ from inference_common.contract import InvalidInferenceInput, RunLayout, parse_re
 from lambda_common.environment import ConfigurationError
 from preprocess.service import Settings, StreamMismatch, compile_catalog, preprocess_batch
 from sample_data import BATCH_COLUMNS, LABEL
-from tests.moto_support import mock_aws_without_managed_policies
+from tests.moto_support import mock_aws_without_managed_policies, moto_client
 
 CONTEXT = SimpleNamespace(aws_request_id="req-preprocess-1")
 RUN = f"{MODEL}/exec-0001/"
@@ -43,11 +43,9 @@ LAYOUT = RunLayout(INFERENCE_BUCKET, RUN)
 @pytest.fixture
 def s3(aws_env: None) -> Iterator[Any]:
     """The moto S3 client, with the inference bucket."""
-    import boto3
-
     with mock_aws_without_managed_policies():
-        client = boto3.client("s3", region_name=REGION)
-        create_inference_bucket(client, boto3.client("kms", region_name=REGION))
+        client = moto_client("s3", REGION)
+        create_inference_bucket(client, moto_client("kms", REGION))
         yield client
 
 
