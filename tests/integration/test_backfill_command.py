@@ -22,7 +22,7 @@ def test_the_backfill_command_works_twice_in_a_row(
     arns = []
     for _ in range(2):
         arn = start_backfill(sfn, outputs["backfill_state_machine_arn"], "incoming/churn/twice/")
-        described = wait_for_execution(sfn, arn, timeout_seconds=120)
+        described = wait_for_execution(sfn, arn, timeout_seconds=120, poll_seconds=0.2)
         assert described["status"] == "SUCCEEDED", described
         arns.append(arn)
     assert arns[0] != arns[1]

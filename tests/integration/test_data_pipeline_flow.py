@@ -38,7 +38,7 @@ def wait_for_index(s3: Any, bucket: str, raw_key: str, version_id: str) -> dict[
             if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
                 raise
         assert time.monotonic() < deadline, f"{key} did not name version {version_id} within {WAIT_SECONDS} s"
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 def read(s3: Any, bucket: str, key: str) -> bytes:
@@ -135,7 +135,7 @@ def test_backfill_processes_every_object_under_a_prefix(
         name=f"backfill-test-{int(time.time())}",
         input=json.dumps({"prefix": "incoming/churn/backfill/"}),
     )
-    status = wait_for_execution(sfn, execution["executionArn"], WAIT_SECONDS)
+    status = wait_for_execution(sfn, execution["executionArn"], WAIT_SECONDS, poll_seconds=0.2)
     assert status["status"] == "SUCCEEDED", status
     assert json.loads(status["output"]) == {"objects": 4}
     for part in range(4):

@@ -37,7 +37,7 @@ def wait_for_processed_rows(s3: Any, bucket: str, prefix: str) -> None:
         item["Key"].endswith(".csv.gz") for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     ):
         assert time.monotonic() < deadline, f"nothing processed under {prefix} within 90 s"
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 def start(aws: Callable[[str], Any], pipeline: str, **parameters: str) -> str:
@@ -78,7 +78,7 @@ def test_the_fired_schedule_trains_on_processed_data_and_publishes_a_verified_ca
         target.parameters["InputDataUri"] == f"s3://{pipeline_outputs['processed_data_bucket_name']}/processed/churn/"
     )
     sagemaker = aws("sagemaker")
-    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None)
+    execution = follow(sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.2, emit=lambda _: None)
     assert execution["PipelineExecutionStatus"] == "Succeeded", execution.get("FailureReason")
     steps = {step["StepName"]: step for step in list_steps(sagemaker, execution_arn)}
     assert {name: step["StepStatus"] for name, step in steps.items()} == dict.fromkeys(
@@ -121,7 +121,7 @@ def test_a_model_below_the_quality_gate_is_not_published(
     with processed_csv(s3, processed, "noise", ",".join(rows[0]) + "\n" + text) as prefix:
         execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/{prefix}", ModelName=model_name)
         execution = follow(
-            sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None
+            sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.2, emit=lambda _: None
         )
     assert execution["PipelineExecutionStatus"] == "Failed"
     assert execution["FailureReason"].startswith("Model quality gate failed: auc 0.")
@@ -144,7 +144,7 @@ def test_data_without_the_label_fails_in_prepare_naming_it_and_publishes_nothing
     with processed_csv(s3, processed, "unlabelled", text) as prefix:
         execution_arn = start(aws, pipeline, InputDataUri=f"s3://{processed}/{prefix}", ModelName="unlabelled")
         execution = follow(
-            sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None
+            sagemaker, execution_arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.2, emit=lambda _: None
         )
     assert execution["PipelineExecutionStatus"] == "Failed"
     steps = {step["StepName"]: step for step in list_steps(sagemaker, execution_arn)}
@@ -163,7 +163,7 @@ def test_a_version_that_was_published_is_never_overwritten(
 
     def run(version: str) -> dict[str, Any]:
         arn = start(aws, pipeline, ModelName="pinned", ModelVersion=version)
-        return follow(sagemaker, arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.5, emit=lambda _: None) | {
+        return follow(sagemaker, arn, timeout_seconds=TIMEOUT_SECONDS, poll_seconds=0.2, emit=lambda _: None) | {
             "steps": {step["StepName"]: step for step in list_steps(sagemaker, arn)}
         }
 
