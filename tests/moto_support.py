@@ -37,8 +37,8 @@ def mock_aws_without_managed_policies() -> Iterator[None]:
 
 def moto_client(service: str, region_name: str) -> Any:
     """A new boto3 client of `service` (one per call: nothing registered on a client outlives its test) from the
-    process's one session, which keeps botocore's parsed service models. Inside mock_aws it reaches moto, as a
-    `boto3.client()` does."""
+    process's one session, which keeps botocore's parsed service models, and the fake credentials it first found
+    (moto takes any). Inside mock_aws it reaches moto, as a `boto3.client()` does."""
     return _session().client(service, region_name=region_name)
 
 
