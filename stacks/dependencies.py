@@ -98,11 +98,12 @@ class DependenciesStack(PlatformStack):
             resources=(),
             principals={"AWS": (account.root_arn(),)},
         )
+        # The release job's role when configured; else the account (whoever its IAM policies let assume it).
         trust_publishers = Statement(
             sid="TrustPublishers",
             actions=perms.ASSUME_ROLE_ACTIONS,
             resources=(),
-            principals={"AWS": settings.publisher_principals},
+            principals={"AWS": settings.publisher_principals or (account.root_arn(),)},
         )
         self.reader = Role(
             self,
@@ -115,7 +116,7 @@ class DependenciesStack(PlatformStack):
             self,
             "publisher",
             role_name=config.resource_name("packages-publisher"),
-            trust=trust_publishers if settings.publisher_principals else trust_account,
+            trust=trust_publishers,
             description="Publishes package versions to the team CodeArtifact repository (release jobs only)",
         )
         self.repository.grant_read(self.reader, "read-packages")
