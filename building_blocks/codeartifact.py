@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from cdktf import TerraformResourceLifecycle
@@ -29,7 +28,7 @@ from constructs import Construct
 
 from building_blocks import perms
 from building_blocks.account import AccountContext
-from building_blocks.iam import Statement, policy_document, sid_from
+from building_blocks.iam import Grant, Statement, policy_document, sid_from
 from building_blocks.kms_key import KmsKey
 from building_blocks.lazy_policy import LazyPolicy
 from building_blocks.provider_modules import install_lightweight_provider_package
@@ -52,8 +51,8 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
 # AWS's name rules (CodeArtifact API reference: CreateDomain, CreateRepository).
 DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9\-]{0,48}[a-z0-9]$")
 REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$")
-# The external connections this platform knows the package format of.
-EXTERNAL_CONNECTION_FORMATS = {"public:pypi": "pypi"}
+# The external connections this platform uses.
+EXTERNAL_CONNECTIONS = frozenset({"public:pypi"})
 
 
 class NamedRole(Protocol):
@@ -64,15 +63,6 @@ class NamedRole(Protocol):
 
     @property
     def name(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class PackageGrant:
-    """What `grant_read`/`grant_publish` created: the role's inline policy and the repository policy's statement."""
-
-    identity_statements: tuple[Statement, ...]
-    repository_statement: Statement
-    policy: IamRolePolicy
 
 
 class CodeArtifactDomain(Construct):
@@ -117,7 +107,7 @@ class CodeArtifactDomain(Construct):
             else {"StringEquals": {"aws:PrincipalAccount": self.account.account_id}}
         )
         outside = {"StringNotEquals": dict(inside["StringEquals"])}
-        self.policy_statements = (
+        statements = (
             Statement(
                 sid="UseDomainInside" + ("Organization" if organization_id else "Account"),
                 actions=perms.DOMAIN_USE_ACTIONS,
@@ -139,7 +129,7 @@ class CodeArtifactDomain(Construct):
             "policy",
             domain=self.domain.domain,
             domain_owner=self.domain.owner,
-            policy_document=policy_document(self.policy_statements),
+            policy_document=policy_document(statements),
         )
 
     @property
@@ -190,14 +180,12 @@ class PackageRepository(Construct):
                 f"repository {repository_name}: give a repository upstreams or an external connection, not both; "
                 f"put {external_connection} on a store repository and list that store as an upstream"
             )
-        if external_connection is not None and external_connection not in EXTERNAL_CONNECTION_FORMATS:
-            known = ", ".join(sorted(EXTERNAL_CONNECTION_FORMATS))
+        if external_connection is not None and external_connection not in EXTERNAL_CONNECTIONS:
+            known = ", ".join(sorted(EXTERNAL_CONNECTIONS))
             raise ValueError(
                 f"repository {repository_name}: unknown external connection {external_connection!r} (known: {known})"
             )
         self.domain = domain
-        self.external_connection = external_connection
-        self.upstreams = tuple(upstreams)
         self.repository = CodeartifactRepository(
             self,
             "repository",
@@ -219,9 +207,8 @@ class PackageRepository(Construct):
             f"arn:{account.partition}:codeartifact:{account.region}:{account.account_id}"
             f":package/{domain.name}/{self.repository.repository}/*"
         )
-        self._publishers: list[str] = []
+        self._publishers: list[str] = []  # read at synth, after every grant_publish
         self.policy = LazyPolicy()
-        publishers = self._publishers  # read at synth, after every grant_publish
         self.policy.add_final(
             lambda: Statement(
                 sid="OnlyPublishersChangePackages",
@@ -229,7 +216,7 @@ class PackageRepository(Construct):
                 actions=perms.PACKAGE_CHANGE_ACTIONS,
                 resources=(self.arn, self.packages_arn),
                 principals={"AWS": ("*",)},
-                conditions={"ArnNotEquals": {"aws:PrincipalArn": list(publishers)}} if publishers else {},
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": list(self._publishers)}} if self._publishers else {},
             )
         )
         CodeartifactRepositoryPermissionsPolicy(
@@ -249,16 +236,16 @@ class PackageRepository(Construct):
     def arn(self) -> str:
         return self.repository.arn
 
-    def grant_read(self, role: NamedRole, name: str) -> PackageGrant:
+    def grant_read(self, role: NamedRole, name: str) -> Grant:
         """Let `role` install packages through this repository (a token, the endpoint, reads), nothing else."""
         return self._grant(role, name, publish=False)
 
-    def grant_publish(self, role: NamedRole, name: str) -> PackageGrant:
+    def grant_publish(self, role: NamedRole, name: str) -> Grant:
         """Let `role` publish package versions here (and read); every other principal is denied publishing."""
         self._publishers.append(role.arn)
         return self._grant(role, name, publish=True)
 
-    def _grant(self, role: NamedRole, name: str, *, publish: bool) -> PackageGrant:
+    def _grant(self, role: NamedRole, name: str, *, publish: bool) -> Grant:
         package_actions = perms.PACKAGE_READ_ACTIONS + (perms.PACKAGE_PUBLISH_ACTIONS if publish else ())
         identity = (
             Statement(sid="LogInToDomain", actions=perms.DOMAIN_LOGIN_ACTIONS, resources=(self.domain.arn,)),
@@ -283,7 +270,7 @@ class PackageRepository(Construct):
             principals={"AWS": (role.arn,)},
         )
         self.policy.add(statement)
-        return PackageGrant(identity_statements=identity, repository_statement=statement, policy=policy)
+        return Grant(policy_name=name, statements=identity, policy=policy)
 
     def allow_organization_to_read(self, organization_id: str) -> Statement:
         """Let principals of an AWS Organization read (their own IAM policies must allow it too; the domain's

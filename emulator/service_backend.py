@@ -176,17 +176,23 @@ def registered(key: str) -> Any:
         return _services[key] if key in _services else _routes.get(key)
 
 
+def _data_path(path: str) -> tuple[str, str] | None:
+    """(service, signing host) of the registered data path prefix ``path`` is under, else None."""
+    with _lock:
+        return next((entry for prefix, entry in _data_paths.items() if path.startswith(prefix)), None)
+
+
 def data_path_host(path: str) -> str | None:
     """The host moto's dispatcher should infer for ``path`` when it is under a registered data path prefix
     (the service's signing host, which its URL patterns match), else None."""
-    with _lock:
-        return next((host for prefix, (_service, host) in _data_paths.items() if path.startswith(prefix)), None)
+    entry = _data_path(path)
+    return entry[1] if entry else None
 
 
 def data_path_service(path: str) -> str | None:
     """The service whose data path prefix ``path`` is under, else None."""
-    with _lock:
-        return next((service for prefix, (service, _host) in _data_paths.items() if path.startswith(prefix)), None)
+    entry = _data_path(path)
+    return entry[0] if entry else None
 
 
 def signing_host(service: str, region: str = "us-east-1") -> str:

@@ -3,7 +3,6 @@ errors, and what it prints (never the token)."""
 
 from __future__ import annotations
 
-import socket
 import stat
 import subprocess
 import tomllib
@@ -15,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import load_config
+from tests.integration.local_deployment import free_port
 from tooling import model_format_package, pip_login
 from tooling.demo_dependencies import demo_version
 from tooling.packages import PackagesError, RepositoryLogin, login, write_environment_file
@@ -121,9 +121,7 @@ def test_report_says_what_to_run_next_and_never_shows_the_token(tmp_path: Path):
 
 
 def test_pip_login_without_a_running_emulator_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch, capsys: Any):
-    with socket.socket() as sock:  # a port nothing listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it once closed
     monkeypatch.setenv("ENV", "local")
     monkeypatch.setenv("EMULATOR_PORT", str(port))
     assert pip_login.main([]) == 1
