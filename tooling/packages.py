@@ -9,6 +9,7 @@ the integration test prove those commands work. Works against the emulator and a
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -99,17 +100,13 @@ def login(config: EnvironmentConfig, codeartifact: Any, domain_owner: str | None
 def write_environment_file(repository_login: RepositoryLogin, path: Path) -> Path:
     """`export NAME='value'` lines for `source` (mode 600: it holds the token); returns `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"export {name}={_shell_quote(value)}" for name, value in repository_login.environment().items()]
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in repository_login.environment().items()]
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(f"# CodeArtifact {repository_login.repository}: token valid until {repository_login.expires}\n")
         out.write("\n".join(lines) + "\n")
     os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
     return path
-
-
-def _shell_quote(value: str) -> str:
-    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
 def build_wheel(project: Path, out_dir: Path) -> Path:
