@@ -29,6 +29,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -386,6 +387,15 @@ def marker_line(marker: str) -> str:
 def marked_body(marker: str, body: str) -> str:
     """`body` under the marker line; GitHubUsageError when the result is over GitHub's 65,536 characters."""
     return _checked_length(f"{marker_line(marker)}\n{body}", "body (with its marker line)")
+
+
+def read_body(path: Path) -> str:
+    """The UTF-8 text of a report file, for a body; GitHubUsageError naming the file when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise GitHubUsageError(f"cannot read the report {str(path)!r}: {reason}") from None
 
 
 def _checked_length(text: str, what: str) -> str:

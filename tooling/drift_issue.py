@@ -1,0 +1,134 @@
+"""`python -m tooling.drift_issue`: keep ONE GitHub issue per environment that says whether its infrastructure
+drifted from the code.
+
+    python -m tooling.drift_issue --environment ENV --status drift|clean|error [--report-file FILE] [--run-url URL]
+
+drift   open the environment's issue, or update the open one, with the report (title "Infrastructure drift in ENV").
+error   the same, titled as a failed check: a plan that fails hides any drift, so it needs a person as well.
+clean   close the open issue with a comment saying when and by which run it was found clean; none open: nothing.
+
+The issue is found again by its label `drift` and the hidden line `<!-- ml-platform:drift:ENV -->`
+(tooling.github_api); a closed issue stays closed, the next drift opens a new one. `--report-file` (Markdown)
+is needed for drift and error. `--run-url` defaults to $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/
+$GITHUB_RUN_ID. Needs GITHUB_TOKEN and GITHUB_REPOSITORY (GITHUB_API_URL optional) and the job permission
+`issues: write`. Prints one line: what it did and the issue's URL.
+Exit 0 on success, 1 on an API error, 2 on bad arguments or environment (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from platform_config import ENVIRONMENTS
+from tooling.github_api import GitHubApiError, GitHubClient, GitHubUsageError, IssueResult, read_body
+
+PROG = "drift_issue"
+LABEL = "drift"
+STATUSES = ("drift", "clean", "error")
+
+
+def marker(environment: str) -> str:
+    """The hidden marker of `environment`'s issue."""
+    return f"ml-platform:drift:{environment}"
+
+
+def issue_title(environment: str, status: str) -> str:
+    """drift: "Infrastructure drift in ENV"; error: says that the check's plan failed."""
+    if status == "error":
+        return f"Infrastructure drift check failed in {environment}: the plan failed"
+    return f"Infrastructure drift in {environment}"
+
+
+def found_by(checked_at: datetime, run_url: str | None) -> str:
+    """`the drift check of <UTC time> (<run link>)`: when and where, for the issue and the closing comment."""
+    when = f"the drift check of {checked_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"{when} ([run]({run_url}))" if run_url else when
+
+
+def issue_body(environment: str, status: str, report: str, checked_at: datetime, run_url: str | None) -> str:
+    """What the issue says above the report: what was found, and what to do."""
+    by = found_by(checked_at, run_url)
+    if status == "error":
+        lead = (
+            f"**The drift check of `{environment}` failed**: {by} could not plan, so drift cannot be ruled out "
+            "(a broken plan hides drift). Fix what the report below shows; the next clean check closes this issue."
+        )
+    else:
+        lead = (
+            f"**`{environment}` differs from the code**: {by} planned changes. Either apply the code, or bring the "
+            "change made outside it into the code. The next clean check closes this issue."
+        )
+    return f"{lead}\n\n{report.rstrip()}\n"
+
+
+def closing_comment(environment: str, checked_at: datetime, run_url: str | None) -> str:
+    """The comment left when the environment is clean again."""
+    return f"`{environment}` matches the code again: {found_by(checked_at, run_url)} planned no changes. Closing."
+
+
+def default_run_url(environ: Mapping[str, str]) -> str | None:
+    """This workflow run's page, from the variables Actions sets; None outside Actions."""
+    parts = [environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    if not all(parts):
+        return None
+    server, repository, run_id = parts
+    return f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}"
+
+
+def summary(environment: str, status: str, result: IssueResult | None) -> str:
+    """The one line printed on success."""
+    if result is None:
+        return f"{PROG}: {environment} is clean and no drift issue is open: nothing to do"
+    if result.action == "closed":
+        line = f"{PROG}: {environment} is clean: closed issue #{result.number}: {result.html_url}"
+        return line + (f" (and {', '.join(result.duplicate_urls)})" if result.duplicate_urls else "")
+    line = f"{PROG}: {result.action} issue #{result.number} ({environment}: {status}): {result.html_url}"
+    if result.duplicate_urls:
+        line += f" (other open issues with the same marker left open: {', '.join(result.duplicate_urls)})"
+    return line
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> int:
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(prog=f"python -m tooling.{PROG}", description=__doc__.splitlines()[0])
+    parser.add_argument("--environment", required=True, choices=ENVIRONMENTS)
+    parser.add_argument("--status", required=True, choices=STATUSES)
+    parser.add_argument("--report-file", type=Path, help="the Markdown drift report (needed for drift and error)")
+    parser.add_argument("--run-url", help="the run that checked (default: this workflow run's page)")
+    args = parser.parse_args(argv)
+    if args.status != "clean" and args.report_file is None:
+        parser.error(f"--status {args.status} needs --report-file")
+    run_url = args.run_url or default_run_url(environ)
+    checked_at = now()
+    try:
+        client = GitHubClient.from_environment(environ)
+        if args.status == "clean":
+            comment = closing_comment(args.environment, checked_at, run_url)
+            result = client.close_issue_if_open(marker(args.environment), LABEL, comment)
+        else:
+            body = issue_body(args.environment, args.status, read_body(args.report_file), checked_at, run_url)
+            title = issue_title(args.environment, args.status)
+            result = client.upsert_issue(marker(args.environment), title, body, (LABEL,))
+    except GitHubUsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except GitHubApiError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    for warning in result.warnings if result else ():
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    print(summary(args.environment, args.status, result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
