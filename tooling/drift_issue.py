@@ -30,6 +30,7 @@ from tooling.github_api import GitHubApiError, GitHubClient, GitHubUsageError, I
 PROG = "drift_issue"
 LABEL = "drift"
 STATUSES = ("drift", "clean", "error")
+DONE = {"created": "opened issue #{}", "updated": "updated issue #{}", "unchanged": "left issue #{} unchanged"}
 
 
 def marker(environment: str) -> str:
@@ -87,7 +88,7 @@ def summary(environment: str, status: str, result: IssueResult | None) -> str:
     if result.action == "closed":
         line = f"{PROG}: {environment} is clean: closed issue #{result.number}: {result.html_url}"
         return line + (f" (and {', '.join(result.duplicate_urls)})" if result.duplicate_urls else "")
-    line = f"{PROG}: {result.action} issue #{result.number} ({environment}: {status}): {result.html_url}"
+    line = f"{PROG}: {DONE[result.action].format(result.number)} ({environment}: {status}): {result.html_url}"
     if result.duplicate_urls:
         line += f" (other open issues with the same marker left open: {', '.join(result.duplicate_urls)})"
     return line

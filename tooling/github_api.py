@@ -11,8 +11,9 @@ each body it sends, and by its author: the token's own login when `GET /user` te
 `github-actions[bot]`). A person's comment that quotes the marker is never touched.
 
 Lists are read through every page (`per_page=100`, the `Link: <...>; rel="next"` header). Requests are retried
-with backoff on 502/503/504 and on a secondary rate limit (403/429 with `Retry-After`); a create (POST) is never
-repeated blind: after a gateway error the client looks again for the marker, since GitHub may have stored it.
+with backoff on 502/503/504 and on a secondary rate limit (403/429 with `Retry-After`); the create of a marked
+comment or issue is never repeated blind: after a gateway error the client looks again for the marker first, since
+GitHub may have stored it.
 The token goes only into the Authorization header, over HTTPS (plain HTTP only to this machine, for tests), and
 is replaced by `***` in any error message. Standard library only.
 """
@@ -99,6 +100,22 @@ class _Response:
     data: Any
 
 
+@dataclass(frozen=True)
+class _Lookup:
+    """What `_find_else_create` found or made: the newest marked item, the older ones, whether this call's POST
+    answered with it (`created`), and whether this call sent a POST at all (`sent`: one answered by a gateway
+    error may still have been stored, and is then what a second look finds)."""
+
+    item: dict[str, Any]
+    older: tuple[dict[str, Any], ...]
+    created: bool
+    sent: bool
+
+    @property
+    def duplicate_urls(self) -> tuple[str, ...]:
+        return tuple(item["html_url"] for item in self.older)
+
+
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
     """Follow a redirect (GitHub answers 301 for a renamed repository) only on the same scheme and host: urllib
     would otherwise send the Authorization header on to wherever `Location` points."""
@@ -126,7 +143,7 @@ class GitHubClient:
         attempts: int = ATTEMPTS,
     ) -> None:
         if not token or any(character.isspace() for character in token):
-            raise GitHubUsageError("the token is empty or contains whitespace: pass the job's GITHUB_TOKEN as is")
+            raise GitHubUsageError("the token (GITHUB_TOKEN) is empty or contains whitespace: pass the secret as is")
         self._token = token
         if not _REPOSITORY.fullmatch(repository) or repository.split("/")[1] in (".", ".."):
             raise GitHubUsageError(f"the repository must be owner/name (as GITHUB_REPOSITORY is), got {repository!r}")
@@ -135,7 +152,7 @@ class GitHubClient:
         parts = urllib.parse.urlsplit(self.api_url)
         if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
             raise GitHubUsageError(
-                self._redact(f"refusing to send the token to {api_url!r}: the API URL must be https")
+                self._redact(f"refusing to send the token to {api_url!r}: the API URL (GITHUB_API_URL) must be https")
             )
         self.timeout = timeout
         self._sleep = sleep
@@ -154,15 +171,8 @@ class GitHubClient:
                 f"{' and '.join(missing)} not set: in the workflow step, set `env: GITHUB_TOKEN: "
                 "${{ secrets.GITHUB_TOKEN }}` (Actions sets GITHUB_REPOSITORY and GITHUB_API_URL itself)"
             )
-        try:
-            return cls(
-                environ["GITHUB_TOKEN"],
-                environ["GITHUB_REPOSITORY"],
-                environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
-                **options,
-            )
-        except GitHubUsageError as exc:
-            raise GitHubUsageError(f"{exc} (from GITHUB_REPOSITORY / GITHUB_API_URL)") from None
+        api_url = environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+        return cls(environ["GITHUB_TOKEN"], environ["GITHUB_REPOSITORY"], api_url, **options)
 
     def __repr__(self) -> str:  # never the token
         return f"GitHubClient(repository={self.repository!r}, api_url={self.api_url!r})"
@@ -175,14 +185,15 @@ class GitHubClient:
         others are named in the result, not deleted."""
         text = marked_body(marker, body)
         path = f"{self._repo_path}/issues/{int(issue_number)}/comments"
-        comment, older, created = self._find_else_create(
+        lookup = self._find_else_create(
             lambda: self._ours(self.paginate(path), marker),
             lambda: self.request("POST", path, {"body": text}, retry_gateway_errors=False),
         )
-        duplicates = tuple(item["html_url"] for item in older)
-        if created:
+        comment, duplicates = lookup.item, lookup.duplicate_urls
+        same = _same_text(comment.get("body"), text)
+        if lookup.created or (lookup.sent and same):
             return CommentResult("created", comment["id"], comment["html_url"], duplicates)
-        if _same_text(comment.get("body"), text):
+        if same:
             return CommentResult("unchanged", comment["id"], comment["html_url"], duplicates)
         updated = self.request("PATCH", f"{self._repo_path}/issues/comments/{comment['id']}", {"body": text})
         return CommentResult("updated", updated["id"], updated["html_url"], duplicates)
@@ -198,7 +209,7 @@ class GitHubClient:
             raise GitHubUsageError("labels must name at least one label: the first is how the issue is found again")
         text = marked_body(marker, body)
         label = labels[0]
-        issue, older, created = self._find_else_create(
+        lookup = self._find_else_create(
             lambda: self._open_issues(marker, label),
             lambda: self.request(
                 "POST",
@@ -207,9 +218,9 @@ class GitHubClient:
                 retry_gateway_errors=False,
             ),
         )
-        duplicates = tuple(item["html_url"] for item in older)
+        issue, duplicates = lookup.item, lookup.duplicate_urls
         missing = [name for name in labels if name not in _label_names(issue)]
-        if created:
+        if lookup.created:
             warnings = ()
             if label in missing:  # GitHub drops labels a token may not set, silently
                 warnings = (
@@ -222,7 +233,7 @@ class GitHubClient:
             issue = self.request("PATCH", f"{self._repo_path}/issues/{issue['number']}", changes)
         if missing:
             self.request("POST", f"{self._repo_path}/issues/{issue['number']}/labels", {"labels": missing})
-        action = "updated" if changes or missing else "unchanged"
+        action = "updated" if changes or missing else "created" if lookup.sent else "unchanged"
         return IssueResult(action, issue["number"], issue["html_url"], duplicates)
 
     def close_issue_if_open(self, marker: str, label: str, comment: str) -> IssueResult | None:
@@ -339,15 +350,15 @@ class GitHubClient:
 
     def _find_else_create(
         self, find: Callable[[], list[dict[str, Any]]], create: Callable[[], dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
-        """(the newest found item, or the created one; the older found ones; whether it was created). A create
-        answered by a gateway error is not repeated blind: GitHub may have stored it, so look again first."""
+    ) -> _Lookup:
+        """The newest item `find` returns, else the one `create` makes. A create answered by a gateway error is
+        not repeated blind: GitHub may have stored it, so look again first."""
         for attempt in range(1, self._attempts + 1):
             found = find()
             if found:
-                return found[-1], found[:-1], False
+                return _Lookup(found[-1], tuple(found[:-1]), created=False, sent=attempt > 1)
             try:
-                return create(), [], True
+                return _Lookup(create(), (), created=True, sent=True)
             except GitHubApiError as exc:
                 if exc.status not in _GATEWAY_ERRORS or attempt == self._attempts:
                     raise

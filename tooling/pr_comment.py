@@ -20,6 +20,7 @@ from pathlib import Path
 from tooling.github_api import CommentResult, GitHubApiError, GitHubClient, GitHubUsageError, read_body
 
 PROG = "pr_comment"
+DONE = {"created": "created the comment", "updated": "updated the comment", "unchanged": "left the comment unchanged"}
 
 
 def pr_number(parser: argparse.ArgumentParser, given: str | None, environ: Mapping[str, str]) -> int:
@@ -34,7 +35,7 @@ def pr_number(parser: argparse.ArgumentParser, given: str | None, environ: Mappi
 
 def summary(number: int, result: CommentResult) -> str:
     """The one line printed on success."""
-    line = f"{PROG}: {result.action} the comment on #{number}: {result.html_url}"
+    line = f"{PROG}: {DONE[result.action]} on #{number}: {result.html_url}"
     if result.duplicate_urls:
         line += f" (older comments with the same marker left in place: {', '.join(result.duplicate_urls)})"
     return line

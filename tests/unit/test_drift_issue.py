@@ -61,7 +61,7 @@ def test_drift_opens_the_environments_issue_with_the_report_and_the_run(
     code, out, err = run(capsys, environ, "--environment", "prod", "--status", "drift", "--report-file", str(report))
     issue = only_issue(github)
     assert (code, err) == (0, "")
-    assert out == f"drift_issue: created issue #1 (prod: drift): {issue['html_url']}\n"
+    assert out == f"drift_issue: opened issue #1 (prod: drift): {issue['html_url']}\n"
     assert issue["title"] == "Infrastructure drift in prod"
     assert [label["name"] for label in issue["labels"]] == ["drift"]
     assert issue["body"] == (
@@ -128,7 +128,7 @@ def test_drift_after_a_closed_issue_opens_a_new_one(
     run(capsys, environ, "--environment", "prod", "--status", "drift", "--report-file", str(report))
     run(capsys, environ, "--environment", "prod", "--status", "clean")
     code, out, _ = run(capsys, environ, "--environment", "prod", "--status", "drift", "--report-file", str(report))
-    assert (code, out) == (0, f"drift_issue: created issue #2 (prod: drift): {github.issues[2]['html_url']}\n")
+    assert (code, out) == (0, f"drift_issue: opened issue #2 (prod: drift): {github.issues[2]['html_url']}\n")
     assert github.issues[1]["state"] == "closed"
 
 

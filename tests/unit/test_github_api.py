@@ -237,7 +237,7 @@ def test_a_create_that_github_stored_before_the_gateway_failed_is_not_repeated(
     number = pull_request(github)
     github.fail_next("POST", COMMENTS, 502, after_handling=True)
     result = client.upsert_comment(number, "plan", MARKER)
-    assert result.action == "unchanged"  # found again on the second look
+    assert result.action == "created"  # found again on the second look
     assert len(github.comments[number]) == 1 and len(github.called("POST")) == 1 and sleeps == [1.0]
 
 
@@ -247,6 +247,16 @@ def test_a_next_page_link_to_another_host_is_not_followed(github: GitHubStub, cl
         github.add_comment(number, f"comment {index}")
     github.link_base = "https://elsewhere.example"
     with pytest.raises(GitHubApiError, match="refusing to follow a next-page link to another host"):
+        client.upsert_comment(number, "plan", MARKER)
+
+
+def test_a_redirect_is_followed_on_the_same_host_only(github: GitHubStub, client: GitHubClient) -> None:
+    number = pull_request(github)
+    github.fail_next("GET", COMMENTS, 301, {}, {"Location": f"{github.url}{COMMENTS}?per_page=100"})
+    assert client.upsert_comment(number, "plan", MARKER).action == "created"
+
+    github.fail_next("GET", COMMENTS, 301, {"message": "Moved Permanently"}, {"Location": "https://elsewhere.example/"})
+    with pytest.raises(GitHubApiError, match="HTTP 301: Moved Permanently"):
         client.upsert_comment(number, "plan", MARKER)
 
 
@@ -335,7 +345,7 @@ def test_from_environment_reads_the_three_variables(github: GitHubStub) -> None:
         ),
         (
             {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": REPOSITORY, "GITHUB_API_URL": "http://ghe.example/api/v3"},
-            "refusing to send the token to 'http://ghe.example/api/v3': the API URL must be https",
+            "refusing to send the token to 'http://ghe.example/api/v3': the API URL (GITHUB_API_URL) must be https",
         ),
     ],
 )

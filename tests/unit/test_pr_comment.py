@@ -50,11 +50,13 @@ def test_it_creates_then_updates_the_comment_and_prints_one_line(
     created = run(capsys, environ, "--pr", "1", "--marker", "ml-platform:plan", "--body-file", str(report))
     report.write_text("## Plan\n\ndev: 1 to add\n", encoding="utf-8")
     updated = run(capsys, {**environ, "PR_NUMBER": "1"}, "--marker", "ml-platform:plan", "--body-file", str(report))
+    unchanged = run(capsys, environ, "--pr", "1", "--marker", "ml-platform:plan", "--body-file", str(report))
 
     (comment,) = github.comments[1]
     url = comment["html_url"]
     assert created == (0, f"pr_comment: created the comment on #1: {url}\n", "")
     assert updated == (0, f"pr_comment: updated the comment on #1: {url}\n", "")
+    assert unchanged == (0, f"pr_comment: left the comment unchanged on #1: {url}\n", "")
     assert comment["body"] == "<!-- ml-platform:plan -->\n## Plan\n\ndev: 1 to add\n"
 
 
