@@ -30,6 +30,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -334,10 +335,10 @@ class GitHubClient:
         if answer.get("documentation_url"):
             text += f" [{answer['documentation_url']}]"
         hint = _HINTS.get(status)
-        if status == 403 and headers.get("X-RateLimit-Remaining") == "0":
-            hint = f"the token's rate limit is used up until {headers.get('X-RateLimit-Reset')} (epoch seconds)"
-        elif status == 403 and headers.get("Retry-After"):
-            hint = f"GitHub's secondary rate limit: wait {headers['Retry-After']} s and run the job again"
+        if status in (403, 429) and headers.get("Retry-After"):
+            hint = f"GitHub's secondary rate limit: wait {headers['Retry-After']} s, then run the job again"
+        elif status in (403, 429) and headers.get("X-RateLimit-Remaining") == "0":
+            hint = f"the token's rate limit is used up until {_epoch_time(headers.get('X-RateLimit-Reset'))}"
         return self._error(method, url, status, f"{text}. {hint}" if hint else text)
 
     def _error(self, method: str, url: str, status: int | None, text: str) -> GitHubApiError:
@@ -434,6 +435,14 @@ def _retry_delay(status: int, headers: Mapping[str, str], attempt: int, gateway:
             return None
         return seconds if 0 <= seconds <= MAX_RETRY_AFTER_SECONDS else None
     return None
+
+
+def _epoch_time(seconds: str | None) -> str:
+    """GitHub's `X-RateLimit-Reset` (epoch seconds) as a UTC time, or as given when it is not a number."""
+    try:
+        return f"{datetime.fromtimestamp(int(seconds or ''), UTC):%Y-%m-%d %H:%M:%S} UTC"
+    except ValueError:
+        return repr(seconds)
 
 
 def _backoff(attempt: int) -> float:

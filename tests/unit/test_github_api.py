@@ -231,6 +231,27 @@ def test_a_secondary_rate_limit_waits_retry_after(
     assert sleeps == [7.0] and len(github.comments[number]) == 1
 
 
+@pytest.mark.parametrize(
+    ("headers", "hint"),
+    [
+        ({"Retry-After": "600"}, "GitHub's secondary rate limit: wait 600 s, then run the job again"),
+        (
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1772431200"},
+            "the token's rate limit is used up until 2026-03-02 06:00:00 UTC",
+        ),
+    ],
+)
+def test_a_rate_limit_too_long_to_wait_for_fails_at_once_saying_so(
+    github: GitHubStub, client: GitHubClient, sleeps: list, headers: dict[str, str], hint: str
+) -> None:
+    number = pull_request(github)
+    github.fail_next("POST", COMMENTS, 429, {"message": "API rate limit exceeded"}, headers)
+    with pytest.raises(GitHubApiError) as raised:
+        client.upsert_comment(number, "plan", MARKER)
+    assert str(raised.value).endswith(f"HTTP 429: API rate limit exceeded. {hint}")
+    assert sleeps == []
+
+
 def test_a_create_that_github_stored_before_the_gateway_failed_is_not_repeated(
     github: GitHubStub, client: GitHubClient, sleeps: list
 ) -> None:
