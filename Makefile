@@ -23,7 +23,7 @@ CONTAINER_PIPENV_VERSION := 2025.0.4
 # checkpoint calls), exported to every target from the same code: tooling/shell_env.py.
 $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
-.PHONY: help setup toolchain env synth deploy destroy backfill train promote rollback promotions infer pip-login emulator emulator-stop test lint demo bench-synth bench-processor \
+.PHONY: help setup toolchain env synth plan apply deploy destroy backfill train promote rollback promotions infer pip-login emulator emulator-stop test lint demo bench-synth bench-processor \
 	bench-predict sample-data clean
 
 help: ## list the targets
@@ -67,6 +67,15 @@ synth: setup ## synthesize ENV's stacks (ENV=local|dev|prod) into cdktf.out/
 deploy: setup ## deploy ENV's stacks (local: starts the emulator first)
 	@if [ "$(ENV)" = local ]; then $(MAKE) --no-print-directory emulator; fi
 	@$(PY) -m tooling.deploy deploy
+
+# The PR plan report for ENV, printed (and saved for `make apply`): every stack planned into cdktf.out/stacks/*/plan.tfplan.
+plan: setup ## plan every stack of ENV in dependency order and print the report CI posts on PRs (local: starts the emulator)
+	@if [ "$(ENV)" = local ]; then $(MAKE) --no-print-directory emulator; fi
+	@$(PY) -m tooling.plan_report plan
+
+apply: setup ## apply exactly the plans `make plan` saved, in dependency order (the deploy-on-merge job's step)
+	@if [ "$(ENV)" = local ]; then $(MAKE) --no-print-directory emulator; fi
+	@$(PY) -m tooling.apply_plans
 
 destroy: setup ## destroy ENV's stacks (dev/prod refuse: resources are prevent_destroy)
 	$(PY) -m tooling.deploy destroy

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from typing import Any, TextIO
 from platform_config import EnvironmentConfig
 from tooling import shell_env
 from tooling.deploy import LockFileWarningFilter, command_environment
+from tooling.plan_diff import AttributeChange, attribute_changes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # terraform show -json's actions, as the one word a summary shows (a replacement is delete+create).
@@ -35,6 +37,7 @@ _VERBS = {
     ("create", "delete"): "replace",
 }
 _SYMBOLS = {"create": "+", "update": "~", "destroy": "-", "replace": "-/+"}
+_APPLIED = re.compile(r"Apply complete! Resources: (?P<summary>[^.]+)\.")
 
 
 class TerraformError(RuntimeError):
@@ -58,6 +61,12 @@ class PlannedChange:
     verb: str  # create, update, destroy or replace
     before: Mapping[str, Any] = field(default_factory=dict)
     after: Mapping[str, Any] = field(default_factory=dict)
+    # show -json's whole `change` object (with the sensitive and unknown shadow trees) for attribute_changes.
+    change: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def attribute_changes(self) -> list[AttributeChange]:
+        """The attributes this change touches, sensitive values masked (tooling.plan_diff)."""
+        return attribute_changes(self.change)
 
     @property
     def object_key(self) -> str | None:
@@ -75,6 +84,7 @@ class StackPlan:
     stack: str
     plan_file: Path
     changes: tuple[PlannedChange, ...]
+    output_changes: tuple[str, ...] = ()  # names of the stack outputs the plan changes
 
     @property
     def counts(self) -> dict[str, int]:
@@ -123,9 +133,16 @@ def changes_from_show(document: Mapping[str, Any]) -> tuple[PlannedChange, ...]:
                 verb=verb,
                 before=change.get("before") or {},
                 after=change.get("after") or {},
+                change=change,
             )
         )
     return tuple(changes)
+
+
+def output_changes_from_show(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """Names of the outputs a `terraform show -json <plan>` document changes."""
+    outputs = document.get("output_changes") or {}
+    return tuple(name for name, output in sorted(outputs.items()) if output.get("actions") != ["no-op"])
 
 
 def terraform_environment(config: EnvironmentConfig, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -151,17 +168,19 @@ def stack_directory(outdir: Path, config: EnvironmentConfig, component: str) -> 
 
 
 def plan_stack(config: EnvironmentConfig, stack_dir: Path, plan_file: Path) -> StackPlan:
-    """init, `plan -out=<plan_file>`, and what that plan changes."""
+    """init, `plan -detailed-exitcode -out=<plan_file>`, and what that plan changes.
+
+    -detailed-exitcode exits 2 for a plan with changes (outputs included); that is a success here."""
     init(config, stack_dir)
-    command = ["terraform", "plan", "-input=false", "-no-color", "-lock-timeout=5m", f"-out={plan_file}"]
-    _run(command, stack_dir, config, echo=False)
+    command = ["terraform", "plan", "-input=false", "-no-color", "-lock-timeout=5m", "-detailed-exitcode"]
+    _run([*command, f"-out={plan_file}"], stack_dir, config, echo=False, ok_codes=(0, 2))
     return read_plan(config, stack_dir, plan_file)
 
 
 def read_plan(config: EnvironmentConfig, stack_dir: Path, plan_file: Path) -> StackPlan:
     """The StackPlan of a saved plan file (terraform show -json)."""
-    shown = _run(["terraform", "show", "-json", str(plan_file)], stack_dir, config, echo=False)
-    return StackPlan(stack_dir.name, plan_file, changes_from_show(json.loads(shown)))
+    shown = json.loads(_run(["terraform", "show", "-json", str(plan_file)], stack_dir, config, echo=False))
+    return StackPlan(stack_dir.name, plan_file, changes_from_show(shown), output_changes_from_show(shown))
 
 
 def init(config: EnvironmentConfig, stack_dir: Path) -> None:
@@ -169,14 +188,18 @@ def init(config: EnvironmentConfig, stack_dir: Path) -> None:
     _run(["terraform", "init", "-input=false", "-no-color"], stack_dir, config, echo=False)
 
 
-def apply_plan(config: EnvironmentConfig, stack_dir: Path, plan_file: Path, *, stream: TextIO = sys.stdout) -> None:
-    """Apply exactly `plan_file`; Terraform refuses a plan made against a state that has changed since."""
+def apply_plan(config: EnvironmentConfig, stack_dir: Path, plan_file: Path, *, stream: TextIO = sys.stdout) -> str:
+    """Apply exactly `plan_file`; Terraform refuses a plan made against a state that has changed since.
+
+    Returns Terraform's own account of it: `2 added, 1 changed, 0 destroyed`."""
     if not plan_file.exists():
         raise TerraformError(f"no saved plan at {plan_file}: plan first")
     init(config, stack_dir)
     command = ["terraform", "apply", "-no-color", "-input=false", "-lock-timeout=5m", str(plan_file)]
-    _run(command, stack_dir, config, stream=stream, until="Outputs:")
+    output = _run(command, stack_dir, config, stream=stream, until="Outputs:")
     plan_file.unlink()  # applied: a second apply of it could only fail as stale
+    applied = _APPLIED.search(output)
+    return applied["summary"] if applied else "applied"
 
 
 def _run(
@@ -187,6 +210,7 @@ def _run(
     stream: TextIO = sys.stdout,
     echo: bool = True,
     until: str | None = None,
+    ok_codes: tuple[int, ...] = (0,),
 ) -> str:
     """Run `command`; with `echo` its output lines go to `stream` as they come (Terraform's provider lock-file
     box filtered as in deploy; nothing from a line starting with `until` on, e.g. apply's list of every stack
@@ -194,7 +218,7 @@ def _run(
     environment = terraform_environment(config)
     if not echo:
         result = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
+        if result.returncode not in ok_codes:
             _fail(command, cwd, result.returncode, result.stdout + result.stderr)
         return result.stdout
     lines: list[str] = []
