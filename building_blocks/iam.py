@@ -18,8 +18,10 @@ from building_blocks import perms
 from building_blocks.provider_modules import install_lightweight_provider_package
 
 install_lightweight_provider_package()
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role import IamRole  # noqa: E402
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy  # noqa: E402
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment  # noqa: E402
 
 _SID = re.compile(r"^[A-Za-z0-9]+$")
 _SID_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
@@ -162,3 +164,104 @@ class ServiceRole(Role):
             conditions=conditions,
         )
         super().__init__(scope, construct_id, role_name=role_name, trust=trust)
+
+
+class ManagedPolicy(Construct):
+    """A customer-managed IAM policy attached to roles: for statements several roles share, or more than a role's
+    inline policies may hold (10,240 characters over all of them; a managed policy holds 6,144 by itself).
+
+    Args:
+        policy_name: the IAM policy name.
+        statements: what it allows (and denies).
+        description: shown in the IAM console (default none).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        policy_name: str,
+        statements: Sequence[Statement],
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.statements = tuple(statements)
+        self.policy = IamPolicy(
+            self, "policy", name=policy_name, policy=policy_document(self.statements), description=description
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.policy.arn
+
+    def attach_to(self, role: Role) -> IamRolePolicyAttachment:
+        """Attach this policy to `role` (once per role)."""
+        return IamRolePolicyAttachment(self, f"attach-{role.node.id}", role=role.name, policy_arn=self.arn)
+
+
+# GitHub's OIDC token issuer, and the audience AWS's official action (aws-actions/configure-aws-credentials) asks for.
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+
+
+def github_oidc_trust(provider_arn: str, subjects: Sequence[str]) -> Statement:
+    """Trust statement: GitHub Actions jobs whose OIDC token has `aud` = sts.amazonaws.com and a `sub` that is
+    exactly one of `subjects` (e.g. "repo:org/app:environment:prod") may assume the role with web identity.
+
+    StringEquals, never StringLike: a subject is matched as written, so a pattern cannot widen it. AWS evaluates
+    only the `aud` and `sub` claims of GitHub's token (not `ref` or `environment`), so the subject carries it all.
+    Raises ValueError for no subject, or one holding a wildcard or whitespace.
+    """
+    if not subjects:
+        raise ValueError("github_oidc_trust: at least one subject is required")
+    for subject in subjects:
+        if not subject.startswith("repo:") or any(char in subject for char in "*? \t\n"):
+            raise ValueError(f"OIDC subject {subject!r} must be an exact 'repo:<owner>/<name>:...' without wildcards")
+    return Statement(
+        sid="TrustGitHubActions",
+        actions=perms.ASSUME_ROLE_WITH_WEB_IDENTITY_ACTIONS,
+        resources=(),
+        principals={"Federated": (provider_arn,)},
+        conditions={
+            "StringEquals": {
+                f"{GITHUB_OIDC_HOST}:aud": GITHUB_OIDC_AUDIENCE,
+                f"{GITHUB_OIDC_HOST}:sub": sorted(subjects),
+            }
+        },
+    )
+
+
+class GitHubOidcRole(Role):
+    """A `Role` that GitHub Actions jobs assume through the account's GitHub OIDC provider.
+
+    Args:
+        role_name: the IAM role name.
+        provider_arn: ARN of the account's OIDC provider for token.actions.githubusercontent.com.
+        subjects: the exact OIDC `sub` claims allowed (see `github_oidc_trust`).
+        description: shown in the IAM console (default none).
+        max_session_seconds: default 3600 (one hour, IAM's minimum); a CI job's credentials expire with it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        provider_arn: str,
+        subjects: Sequence[str],
+        description: str | None = None,
+        max_session_seconds: int = 3600,
+    ) -> None:
+        if not 3600 <= max_session_seconds <= 43200:
+            raise ValueError(f"role {role_name}: max_session_seconds={max_session_seconds} must be 3600-43200")
+        super().__init__(
+            scope,
+            construct_id,
+            role_name=role_name,
+            trust=github_oidc_trust(provider_arn, subjects),
+            description=description,
+        )
+        self.subjects = tuple(sorted(subjects))
+        self.role.max_session_duration = max_session_seconds

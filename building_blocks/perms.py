@@ -84,6 +84,8 @@ KEY_USE_ACTIONS = (
 
 # -- IAM, Lambda, SQS, Step Functions, CloudWatch Logs -------------------------------------------
 ASSUME_ROLE_ACTIONS = ("sts:AssumeRole",)
+# What a GitHub Actions job does with its OIDC token (building_blocks/iam.py GitHubOidcRole).
+ASSUME_ROLE_WITH_WEB_IDENTITY_ACTIONS = ("sts:AssumeRoleWithWebIdentity",)
 LAMBDA_INVOKE_ACTIONS = ("lambda:InvokeFunction",)
 QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)
 STATE_MACHINE_START_ACTIONS = ("states:StartExecution",)
@@ -189,6 +191,17 @@ LOG_DELIVERY_ACTIONS = (
 # CodeArtifact's GetAuthorizationToken needs a bearer token from STS, which has no resource to scope to (the
 # grant conditions it on sts:AWSServiceName = codeartifact.amazonaws.com).
 SERVICE_BEARER_TOKEN_ACTIONS = ("sts:GetServiceBearerToken",)
+# KMS ("Actions, resources, and condition keys for AWS KMS"): CreateKey makes a key that has no ARN yet (the
+# bootstrap's apply role conditions it on aws:RequestTag), ListAliases lists the account's aliases (Terraform's
+# refresh of aws_kms_alias).
+KEY_CREATE_ACTIONS = ("kms:CreateKey",)
+ALIAS_LIST_ACTIONS = ("kms:ListAliases",)
 WILDCARD_RESOURCE_ACTIONS = frozenset(
-    (*STATE_MACHINE_TRACING_ACTIONS, *LOG_DELIVERY_ACTIONS, *SERVICE_BEARER_TOKEN_ACTIONS)
+    (
+        *STATE_MACHINE_TRACING_ACTIONS,
+        *LOG_DELIVERY_ACTIONS,
+        *SERVICE_BEARER_TOKEN_ACTIONS,
+        *KEY_CREATE_ACTIONS,
+        *ALIAS_LIST_ACTIONS,
+    )
 )

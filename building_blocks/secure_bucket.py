@@ -86,7 +86,8 @@ class SecureBucketProps:
     encryption: default KMS; S3_MANAGED only for log buckets.
     encryption_key: the KMS key; default None creates a dedicated key for this bucket.
     key_deletion_window_days: default 30; the created key's deletion waiting period.
-    noncurrent_version_expiration_days: default 90; old versions are deleted after this.
+    noncurrent_version_expiration_days: default 90; old versions are deleted after this. None keeps every old
+        version (a Terraform state bucket: its history is the way back from a bad apply).
     abort_incomplete_multipart_upload_days: default 7.
     expire_objects_after_days: default None (keep); log buckets set a retention. What expires (and every
         noncurrent version under that prefix) is deleted EXPIRED_VERSION_DAYS later.
@@ -101,7 +102,7 @@ class SecureBucketProps:
     encryption: BucketEncryption = BucketEncryption.KMS
     encryption_key: KmsKey | None = None
     key_deletion_window_days: int = 30
-    noncurrent_version_expiration_days: int = 90
+    noncurrent_version_expiration_days: int | None = 90
     abort_incomplete_multipart_upload_days: int = 7
     expire_objects_after_days: int | None = None
     expire_objects_prefix: str = ""
@@ -340,20 +341,23 @@ class SecureBucket(Construct):
                     )
                 ],
             ),
-            S3BucketLifecycleConfigurationRule(
-                id="expire-noncurrent-versions",
-                status="Enabled",
-                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                noncurrent_version_expiration=[
-                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=props.noncurrent_version_expiration_days
-                    )
-                ],
-                # Once the old versions behind a delete marker have expired, the marker is removed too;
-                # otherwise deleted keys (e.g. superseded processed outputs) leave markers forever.
-                expiration=[S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
-            ),
         ]
+        if props.noncurrent_version_expiration_days is not None:
+            rules.append(
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=props.noncurrent_version_expiration_days
+                        )
+                    ],
+                    # Once the old versions behind a delete marker have expired, the marker is removed too;
+                    # otherwise deleted keys (e.g. superseded processed outputs) leave markers forever.
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
+                )
+            )
         if props.expire_objects_after_days is not None:
             rules.append(
                 S3BucketLifecycleConfigurationRule(

@@ -78,7 +78,9 @@ class EmulatorCredentials:
 class StateBackend:
     """`[<env>.state]`: where dev/prod keep Terraform state, an S3 bucket with native lock files."""
 
-    bucket: str = setting(check=bucket_name_problem, doc="the state bucket (created once, outside this repo)")
+    bucket: str = setting(
+        check=bucket_name_problem, doc="the state bucket (made by `make bootstrap`, stacks/bootstrap.py)"
+    )
     key_prefix: str = setting(check=_non_empty, doc="state objects are <key_prefix>/<stack>.tfstate")
     region: str = setting(check=_region, doc="the state bucket's region")
 
@@ -218,6 +220,44 @@ class DependenciesSettings:
     )
 
 
+# GitHub's rules for an environment name (Settings -> Environments): at most 255 characters, no control characters.
+_GITHUB_ENVIRONMENT_MAX = 255
+
+
+def _github_environment(value: str) -> str | None:
+    if not value:
+        return "required non-empty GitHub environment name"
+    if len(value) > _GITHUB_ENVIRONMENT_MAX:
+        return f"a GitHub environment name has at most {_GITHUB_ENVIRONMENT_MAX} characters, this one {len(value)}"
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        return "a GitHub environment name may not contain control characters"
+    # The role's trust pins the OIDC subject exactly; IAM would read these as wildcards in a StringLike.
+    if "*" in value or "?" in value:
+        return "may not contain '*' or '?': the role trusts this exact name"
+    return None
+
+
+def _optional_github_environment(value: str) -> str | None:
+    return _github_environment(value) if value else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitHubSettings:
+    """`[<env>.github]`: the GitHub Actions OIDC roles the bootstrap stack makes (stacks/bootstrap.py).
+
+    The repository they trust is the top-level `repository` key."""
+
+    create_oidc_provider: bool = setting(
+        True, doc="false when another environment's bootstrap in this AWS account already made GitHub's provider"
+    )
+    deploy_environment: str = setting(
+        check=_github_environment, doc="the GitHub environment of the deploy-on-merge jobs (the apply role's subject)"
+    )
+    promotion_environment: str = setting(
+        "", check=_optional_github_environment, doc="the promote job's GitHub environment; empty: no promotion role"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """One validated environment. Built by `platform_config.load`, never by hand in stacks."""
@@ -237,6 +277,7 @@ class EnvironmentConfig:
     inference: InferenceSettings = setting(doc="the inference stack")
     dependencies: DependenciesSettings = setting(doc="the dependencies stack (CodeArtifact)")
     state: StateBackend | None = setting(None, doc="dev/prod only: the S3 state backend")
+    github: GitHubSettings | None = setting(None, doc="dev/prod only: the GitHub OIDC roles of the bootstrap stack")
     emulator_port: int | None = setting(None, between=(1024, 65535), doc="local only: the emulator's port")
     local_state_dir: Path | None = runtime(doc="local only: where Terraform state is kept")
 
