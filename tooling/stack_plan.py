@@ -183,9 +183,20 @@ def read_plan(config: EnvironmentConfig, stack_dir: Path, plan_file: Path) -> St
     return StackPlan(stack_dir.name, plan_file, changes_from_show(shown), output_changes_from_show(shown))
 
 
-def init(config: EnvironmentConfig, stack_dir: Path) -> None:
-    """`terraform init` (idempotent; needed again after the directory moved between CI jobs)."""
-    _run(["terraform", "init", "-input=false", "-no-color"], stack_dir, config, echo=False)
+def init(config: EnvironmentConfig, stack_dir: Path, *, migrate_state: bool = False) -> None:
+    """`terraform init` (idempotent; needed again after the directory moved between CI jobs). `migrate_state`
+    (default False): the stack's backend changed since the last init; copy its state to the new one without
+    asking (`-migrate-state -force-copy`), as the bootstrap does once, from a local file to its own bucket."""
+    command = ["terraform", "init", "-input=false", "-no-color"]
+    if migrate_state:
+        command += ["-migrate-state", "-force-copy"]
+    _run(command, stack_dir, config, echo=False)
+
+
+def outputs(config: EnvironmentConfig, stack_dir: Path) -> dict[str, Any]:
+    """The stack's outputs from its state, {name: value} (`terraform output -json`)."""
+    shown = _run(["terraform", "output", "-json", "-no-color"], stack_dir, config, echo=False)
+    return {name: output.get("value") for name, output in json.loads(shown or "{}").items()}
 
 
 def apply_plan(config: EnvironmentConfig, stack_dir: Path, plan_file: Path, *, stream: TextIO = sys.stdout) -> str:
