@@ -96,7 +96,7 @@ def test_every_real_stack_locks_its_own_state_object_in_s3(synthesized: Callable
             "bucket": f"mlp-{env}-terraform-state",
             "key": f"ml-platform/{env}/{name}.tfstate",
             "region": "eu-west-1",
-            "encrypt": True,
+            "encrypt": False,  # the bucket's default SSE-KMS applies (stacks/backend.py)
             "use_lockfile": True,
         }
 

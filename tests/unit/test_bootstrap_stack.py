@@ -196,7 +196,7 @@ def test_the_bootstrap_keeps_its_own_state_in_the_bucket_it_makes(
         "bucket": f"mlp-{env}-terraform-state",
         "key": f"ml-platform/{env}/bootstrap-{env}.tfstate",
         "region": "eu-west-1",
-        "encrypt": True,
+        "encrypt": False,  # no SSE-S3 header: the bucket's own KMS key applies
         "use_lockfile": True,
     }
     assert terraform["terraform"]["required_providers"]["aws"] == {"source": "aws", "version": "5.100.0"}
