@@ -97,6 +97,7 @@ def local_state_file(config: EnvironmentConfig) -> Path:
 
 
 def synth_directory(config: EnvironmentConfig) -> Path:
+    """Where the bootstrap stack is synthesized (git-ignored .state/<env>/; `make synth` never touches it)."""
     return REPO_ROOT / ".state" / config.name / "bootstrap.out"
 
 
