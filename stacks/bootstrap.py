@@ -204,7 +204,7 @@ class BootstrapStack(TerraformStack):
             ("state_bucket", self.state.bucket.bucket, "Terraform state bucket of every stack of the environment"),
             ("state_key_arn", self.state_key.arn, "KMS key of the state bucket"),
             ("oidc_provider_arn", self.oidc_provider_arn, "GitHub Actions OIDC provider of the account"),
-            ("plan_role_arn", self.plan_role.arn, "GitHub variable AWS_PLAN_ROLE_ARN"),
+            ("plan_role_arn", self.plan_role.arn, "GitHub repository variable AWS_PLAN_ROLE_ARN_<ENV>"),
             ("apply_role_arn", self.apply_role.arn, "GitHub variable AWS_APPLY_ROLE_ARN"),
             (
                 "promotion_role_arn",

@@ -36,12 +36,17 @@ from tooling.aws_clients import client, object_exists
 from tooling.deploy import MissingCredentialsError, check_credentials
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The roles' outputs and the GitHub Actions variables the workflows read them from.
-GITHUB_VARIABLES = (
-    ("AWS_PLAN_ROLE_ARN", "plan_role_arn"),
-    ("AWS_APPLY_ROLE_ARN", "apply_role_arn"),
-    ("AWS_PROMOTION_ROLE_ARN", "promotion_role_arn"),
-)
+
+
+def plan_role_variable(environment: str) -> str:
+    """The repository variable the workflows read an environment's plan role from: `AWS_PLAN_ROLE_ARN_DEV`.
+    One per environment, because plan jobs name no GitHub environment whose variables could tell them apart."""
+    return f"AWS_PLAN_ROLE_ARN_{environment.upper()}"
+
+
+# The GitHub environment variables the apply and promote jobs read their role from (one name, set per environment).
+APPLY_ROLE_VARIABLE = "AWS_APPLY_ROLE_ARN"
+PROMOTION_ROLE_VARIABLE = "AWS_PROMOTION_ROLE_ARN"
 
 
 class BootstrapError(RuntimeError):
@@ -269,16 +274,28 @@ def _move_state_to_bucket(config: EnvironmentConfig, terraform: Terraform, local
 def github_variables(config: EnvironmentConfig, outputs: Mapping[str, Any]) -> str:
     """What to set in GitHub (Settings -> Secrets and variables -> Actions -> Variables), one line each."""
     assert config.github is not None
-    where = {
-        "AWS_PLAN_ROLE_ARN": "repository variable (plan jobs name no GitHub environment)",
-        "AWS_APPLY_ROLE_ARN": f"variable of the GitHub environment {config.github.deploy_environment!r}",
-        "AWS_PROMOTION_ROLE_ARN": f"variable of the GitHub environment {config.github.promotion_environment!r}",
-    }
+    variables = (
+        (
+            plan_role_variable(config.name),
+            "plan_role_arn",
+            "repository variable (plan jobs name no GitHub environment)",
+        ),
+        (
+            APPLY_ROLE_VARIABLE,
+            "apply_role_arn",
+            f"variable of the GitHub environment {config.github.deploy_environment!r}",
+        ),
+        (
+            PROMOTION_ROLE_VARIABLE,
+            "promotion_role_arn",
+            f"variable of the GitHub environment {config.github.promotion_environment!r}",
+        ),
+    )
     lines = [f"GitHub Actions variables for {config.name}:"]
-    for variable, output in GITHUB_VARIABLES:
+    for variable, output, where in variables:
         value = outputs.get(output) or ""
         if value:
-            lines.append(f"  {variable}={value}\n      {where[variable]}")
+            lines.append(f"  {variable}={value}\n      {where}")
     environments = [config.github.deploy_environment, config.github.promotion_environment]
     names = " and ".join(repr(name) for name in environments if name)
     lines.append(f"Restrict the deployment branches of the GitHub environment(s) {names} to `main`.")

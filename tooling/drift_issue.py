@@ -2,6 +2,11 @@
 drifted from the code.
 
     python -m tooling.drift_issue --environment ENV --status drift|clean|error [--report-file FILE] [--run-url URL]
+    python -m tooling.drift_issue --environment ENV --plan-report plan-report-ENV.json [--run-url URL]
+
+`--plan-report` takes what `python -m tooling.plan_report plan` saved and derives both: error when a stack failed
+to plan (or the file is missing: the job stopped before planning), drift when a plan has changes, else clean; the
+issue holds the rendered report.
 
 drift   open the environment's issue, or update the open one, with the report (title "Infrastructure drift in ENV").
 error   the same, titled as a failed check: a plan that fails hides any drift, so it needs a person as well.
@@ -94,6 +99,27 @@ def summary(environment: str, status: str, result: IssueResult | None) -> str:
     return line
 
 
+def from_plan_report(environment: str, path: Path) -> tuple[str, str]:
+    """(status, Markdown report) of a saved plan report; a missing file is an error status, not a usage error:
+    the drift job stopped before it could plan, which needs a person as much as drift does."""
+    from tooling import plan_markdown
+    from tooling.plan_report import EnvironmentReport
+
+    if not path.exists():
+        report = EnvironmentReport(
+            environment, (), error=f"no plan report ({path.name}): the drift job stopped before planning; see its log"
+        )
+    else:
+        try:
+            report = EnvironmentReport.from_json(path.read_text(encoding="utf-8"), str(path))
+        except ValueError as exc:
+            raise GitHubUsageError(str(exc)) from exc
+    if report.environment != environment:
+        raise GitHubUsageError(f"{path} is the plan report of {report.environment!r}, not {environment!r}")
+    status = "error" if report.failed else ("drift" if report.has_changes else "clean")
+    return status, plan_markdown.render([report], title="Drift check", context="")
+
+
 def main(
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -102,22 +128,30 @@ def main(
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(prog=f"python -m tooling.{PROG}", description=__doc__.splitlines()[0])
     parser.add_argument("--environment", required=True, choices=ENVIRONMENTS)
-    parser.add_argument("--status", required=True, choices=STATUSES)
+    parser.add_argument("--status", choices=STATUSES)
     parser.add_argument("--report-file", type=Path, help="the Markdown drift report (needed for drift and error)")
+    parser.add_argument("--plan-report", type=Path, help="a plan_report JSON: gives both status and report")
     parser.add_argument("--run-url", help="the run that checked (default: this workflow run's page)")
     args = parser.parse_args(argv)
-    if args.status != "clean" and args.report_file is None:
+    if (args.status is None) == (args.plan_report is None):
+        parser.error("give either --status (with --report-file) or --plan-report")
+    if args.status not in (None, "clean") and args.report_file is None:
         parser.error(f"--status {args.status} needs --report-file")
     run_url = args.run_url or default_run_url(environ)
     checked_at = now()
     try:
+        if args.plan_report is not None:
+            status, report = from_plan_report(args.environment, args.plan_report)
+        else:
+            status, report = args.status, None
         client = GitHubClient.from_environment(environ)
-        if args.status == "clean":
+        if status == "clean":
             comment = closing_comment(args.environment, checked_at, run_url)
             result = client.close_issue_if_open(marker(args.environment), LABEL, comment)
         else:
-            body = issue_body(args.environment, args.status, read_body(args.report_file), checked_at, run_url)
-            title = issue_title(args.environment, args.status)
+            text = report if report is not None else read_body(args.report_file)
+            body = issue_body(args.environment, status, text, checked_at, run_url)
+            title = issue_title(args.environment, status)
             result = client.upsert_issue(marker(args.environment), title, body, (LABEL,))
     except GitHubUsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -127,7 +161,7 @@ def main(
         return 1
     for warning in result.warnings if result else ():
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    print(summary(args.environment, args.status, result))
+    print(summary(args.environment, status, result))
     return 0
 
 

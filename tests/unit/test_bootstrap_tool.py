@@ -170,7 +170,7 @@ def test_off_a_terminal_a_plan_is_applied_only_with_yes(monkeypatch: pytest.Monk
 
 def test_the_github_variables_name_each_role_and_where_it_goes() -> None:
     text = bootstrap.github_variables(load_config("prod"), OUTPUTS)
-    assert f"AWS_PLAN_ROLE_ARN={OUTPUTS['plan_role_arn']}" in text
+    assert f"AWS_PLAN_ROLE_ARN_PROD={OUTPUTS['plan_role_arn']}" in text
     assert f"AWS_APPLY_ROLE_ARN={OUTPUTS['apply_role_arn']}" in text
     assert "GitHub environment 'prod'" in text
     assert f"AWS_PROMOTION_ROLE_ARN={OUTPUTS['promotion_role_arn']}" in text

@@ -11,6 +11,7 @@ import pytest
 
 from tests.github_stub import BOT, REPOSITORY, TOKEN, GitHubStub
 from tooling import drift_issue
+from tooling.plan_report import EnvironmentReport, ResourceChange, StackReport
 
 RUN_URL = f"https://github.com/{REPOSITORY}/actions/runs/4242"
 CHECKED_AT = datetime(2026, 3, 2, 6, 5, tzinfo=UTC)
@@ -144,6 +145,7 @@ def test_without_actions_variables_the_body_has_no_run_link(
     ("argv", "message"),
     [
         (("--environment", "prod", "--status", "drift"), "--status drift needs --report-file"),
+        (("--environment", "prod"), "give either --status (with --report-file) or --plan-report"),
         (("--environment", "staging", "--status", "clean"), "invalid choice: 'staging'"),
         (("--environment", "prod", "--status", "drifted"), "invalid choice: 'drifted'"),
     ],
@@ -171,3 +173,52 @@ def test_an_api_error_exits_1_without_the_token(
         f"drift_issue: error: POST /repos/{REPOSITORY}/issues: HTTP 403: Resource not accessible by integration. "
     )
     assert "`issues: write`" in err and TOKEN not in err
+
+
+def plan_report(tmp_path: Path, environment: str, **stack: object) -> Path:
+    """A saved `python -m tooling.plan_report plan` report with one stack."""
+    report = EnvironmentReport(environment, (StackReport(f"{environment}-artifact-store", **stack),))  # type: ignore[arg-type]
+    path = tmp_path / f"plan-report-{environment}.json"
+    path.write_text(report.to_json(), encoding="utf-8")
+    return path
+
+
+def test_a_plan_report_with_changes_opens_the_issue_with_the_rendered_report(
+    github: GitHubStub, environ: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = (ResourceChange("aws_s3_bucket_versioning.models", "aws_s3_bucket_versioning", "update"),)
+    path = plan_report(tmp_path, "prod", status="planned", changes=changed)
+    code, out, _ = run(capsys, environ, "--environment", "prod", "--plan-report", str(path))
+    issue = only_issue(github)
+    assert (code, out) == (0, f"drift_issue: opened issue #1 (prod: drift): {issue['html_url']}\n")
+    assert "## Drift check: `prod`" in issue["body"]
+    assert "| `prod-artifact-store` | 0 | 1 | 0 | 0 | changes |" in issue["body"]
+    assert "~ aws_s3_bucket_versioning.models (update in place)" in issue["body"]
+
+
+def test_a_clean_plan_report_closes_and_a_failed_or_missing_one_is_an_error(
+    github: GitHubStub, environ: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = plan_report(tmp_path, "dev", status="error", error="Error: AccessDenied: s3:GetBucketPolicy")
+    code, _, _ = run(capsys, environ, "--environment", "dev", "--plan-report", str(failed))
+    assert (code, only_issue(github)["title"]) == (0, "Infrastructure drift check failed in dev: the plan failed")
+    assert "Error: AccessDenied: s3:GetBucketPolicy" in only_issue(github)["body"]
+    code, _, _ = run(capsys, environ, "--environment", "dev", "--plan-report", str(tmp_path / "missing.json"))
+    assert (
+        code == 0
+        and "no plan report (missing.json): the drift job stopped before planning" in only_issue(github)["body"]
+    )
+    clean = plan_report(tmp_path, "dev", status="planned")
+    code, _, _ = run(capsys, environ, "--environment", "dev", "--plan-report", str(clean))
+    assert (code, only_issue(github)["state"]) == (0, "closed")
+
+
+def test_a_plan_report_of_another_environment_is_refused(
+    github: GitHubStub, environ: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, environ, "--environment", "prod", "--plan-report", str(plan_report(tmp_path, "dev", status="planned"))
+    )
+    assert (code, out) == (2, "")
+    assert "is the plan report of 'dev', not 'prod'" in err
+    assert github.calls == []
