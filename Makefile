@@ -117,9 +117,10 @@ emulator-stop: ## stop the local AWS emulator
 test: setup lint ## lint, then unit, emulator, checkov and integration tests
 	$(PY) -m pytest
 
-lint: setup ## static checks of the Python code: ruff lint rules and ruff format --check
+lint: setup ## static checks: ruff (lint + format) on the Python; actionlint + shellcheck, zizmor, checkov on the workflows
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m tooling.lint_workflows
 
 demo: setup ## deploy the platform to the emulator and show what runs there
 	@$(MAKE) --no-print-directory emulator ENV=local

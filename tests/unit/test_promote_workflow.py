@@ -1,41 +1,30 @@
 """The promotion workflow (.github/workflows/promote-model.yml) as the house rules and the promotion CLI need it:
-its trigger, job graph, environments, permissions and concurrency, pinned actions, no expression in scripts, and
-every command it runs parsed by the CLI it names (so the YAML cannot drift from promotion/). Then actionlint
-(with shellcheck) and zizmor over every workflow, with zero findings."""
+its trigger, job graph, environments, permissions and concurrency, no expression in scripts, and every command it
+runs parsed by the CLI it names (so the YAML cannot drift from promotion/). Rules of every workflow (pinning, lint)
+are in test_ci_workflows.py and `make lint`."""
 
 from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import platform_config
 from promotion import cli, record_commit
 from promotion import record as records
+from tests import workflow_support
+from tests.workflow_support import REPO, WORKFLOWS, uses
 
-REPO = Path(__file__).resolve().parents[2]
-WORKFLOWS = REPO / ".github" / "workflows"
 PROMOTE = WORKFLOWS / "promote-model.yml"
-BIN = Path(sys.executable).parent  # the project's .venv/bin: actionlint, shellcheck, zizmor (Pipfile dev-packages)
-PINNED = re.compile(r"^\s*(?:- )?uses: (?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # v\d+(?:\.\d+){0,2}$")
 # Variables a runner sets for every step (https://docs.github.com/actions/reference/variables-reference).
 RUNNER_VARIABLES = {"GITHUB_STEP_SUMMARY"}
 
 
-@cache
-def workflow(path: Path = PROMOTE) -> dict[str, Any]:
-    document = yaml.safe_load(path.read_text())
-    # YAML 1.1 reads the key `on` as the boolean true.
-    document["on"] = document.pop(True, document.get("on"))
-    return document
+def workflow() -> dict[str, Any]:
+    return workflow_support.workflow(PROMOTE)
 
 
 def jobs() -> dict[str, dict[str, Any]]:
@@ -44,11 +33,6 @@ def jobs() -> dict[str, dict[str, Any]]:
 
 def steps(job: str) -> list[dict[str, Any]]:
     return jobs()[job]["steps"]
-
-
-def uses(step: dict[str, Any]) -> str:
-    """`owner/repo` of an action step ("" for a run step)."""
-    return step.get("uses", "").split("@")[0]
 
 
 def runs(job: str) -> list[str]:
@@ -109,8 +93,8 @@ def test_validate_and_plan_use_the_read_only_role_and_promote_the_promotion_role
         for name in jobs()
     }
     assert roles == {
-        "validate": ["${{ vars.AWS_PLAN_ROLE_ARN }}"],
-        "plan": ["${{ vars.AWS_PLAN_ROLE_ARN }}"],
+        "validate": ["${{ vars.AWS_PLAN_ROLE_ARN_PROD }}"],
+        "plan": ["${{ vars.AWS_PLAN_ROLE_ARN_PROD }}"],
         "promote": ["${{ vars.AWS_PROMOTION_ROLE_ARN }}"],
     }
 
@@ -130,7 +114,7 @@ def test_every_job_has_a_timeout() -> None:
 
 
 def test_every_job_sets_up_as_ci_does_before_its_credentials() -> None:
-    test_job = workflow(WORKFLOWS / "test.yml")["jobs"]["make-test"]
+    test_job = workflow_support.workflow(WORKFLOWS / "pr.yml")["jobs"]["test"]
     expected = [
         {key: value for key, value in step.items() if key != "with" or uses(step) != "actions/checkout"}
         for step in test_job["steps"][1:4]
@@ -148,24 +132,7 @@ def test_every_job_sets_up_as_ci_does_before_its_credentials() -> None:
     assert steps("promote")[0]["with"]["ref"] == "main"
 
 
-def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
-    shas: dict[str, set[str]] = {}
-    for path in sorted(WORKFLOWS.glob("*.yml")):
-        for line in path.read_text().splitlines():
-            if re.match(r"^\s*(?:- )?uses:", line):
-                pinned = PINNED.match(line)
-                assert pinned, f"{path.name}: {line.strip()} is not pinned as `uses: owner/repo@<40 hex> # vX.Y.Z`"
-                shas.setdefault(pinned["action"], set()).add(pinned["sha"])
-    assert {action: len(pins) for action, pins in shas.items() if len(pins) > 1} == {}, "one pin per action"
-    assert "aws-actions/configure-aws-credentials" in shas
-
-
 def test_no_expression_is_expanded_into_a_script() -> None:
-    for path in sorted(WORKFLOWS.glob("*.yml")):
-        for name, job in workflow(path)["jobs"].items():
-            for step in job["steps"]:
-                script = step.get("run", "")
-                assert not re.search(r"\$\{\{[^}]*\b(?:inputs|github\.event)\b", script), f"{path.name} {name}"
     for name in jobs():
         for script in runs(name):
             assert "${{" not in script, f"{name}: {script}"
@@ -254,66 +221,3 @@ def test_promote_applies_what_was_uploaded_and_records_it_last() -> None:
     (app_token,) = [step for step in steps("promote") if uses(step) == "actions/create-github-app-token"]
     assert app_token["if"] == "vars.PROMOTION_APP_ID != ''"  # optional: github.token when no App is configured
     assert app_token["id"] == "app-token"
-
-
-# -- linters -------------------------------------------------------------------------------------------
-
-
-def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(BIN / "actionlint"),
-            "-no-color",
-            "-verbose",
-            f"-shellcheck={BIN / 'shellcheck'}",
-            "-pyflakes=",
-            *map(str, paths),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "zizmor"), "--offline", "--no-progress", "--color=never", *map(str, paths)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def test_actionlint_with_shellcheck_finds_nothing_in_the_workflows() -> None:
-    result = actionlint(*sorted(WORKFLOWS.glob("*.yml")))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert 'Rule "shellcheck" was disabled' not in result.stderr
-
-
-def test_zizmor_finds_nothing_in_the_workflows() -> None:
-    result = zizmor(WORKFLOWS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "No findings to report" in result.stdout + result.stderr
-
-
-def test_the_linters_do_report_what_the_rules_forbid(tmp_path: Path) -> None:
-    """A control: an input expanded into a script, an unquoted variable and an unpinned action are caught."""
-    bad = tmp_path / ".github" / "workflows" / "bad.yml"
-    bad.parent.mkdir(parents=True)
-    bad.write_text(
-        "on:\n  workflow_dispatch:\n    inputs:\n      model: {required: true, type: string}\n"
-        "permissions: {}\njobs:\n  bad:\n    runs-on: ubuntu-24.04\n    steps:\n"
-        "      - uses: actions/checkout@v4\n"
-        "      - run: echo ${{ inputs.model }} $HOME\n"
-    )
-    linted = actionlint(bad)
-    assert linted.returncode != 0
-    assert "SC2086" in linted.stdout  # shellcheck ran: $HOME unquoted
-    audited = zizmor(bad)
-    assert audited.returncode != 0
-    assert "template-injection" in audited.stdout + audited.stderr
-    assert "unpinned-uses" in audited.stdout + audited.stderr
