@@ -10,12 +10,15 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from constructs import Construct
 
 from building_blocks import perms
 from building_blocks.provider_modules import install_lightweight_provider_package
+
+if TYPE_CHECKING:
+    from building_blocks.account import AccountContext
 
 install_lightweight_provider_package()
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy  # noqa: E402
@@ -107,16 +110,23 @@ class Role(Construct):
 
     Args:
         role_name: the IAM role name.
-        trust: the trust policy's one statement (`sts:AssumeRole` for its principals).
+        trust: the trust policy's statement, or statements (each names who may assume it, and how).
         description: shown in the IAM console (default none).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, role_name: str, trust: Statement, description: str | None = None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        trust: Statement | Sequence[Statement],
+        description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        statements = [trust] if isinstance(trust, Statement) else list(trust)
         self.role = IamRole(
-            self, "role", name=role_name, assume_role_policy=policy_document([trust]), description=description
+            self, "role", name=role_name, assume_role_policy=policy_document(statements), description=description
         )
         self._policies: dict[str, IamRolePolicy] = {}
 
@@ -203,6 +213,17 @@ class ManagedPolicy(Construct):
 # GitHub's OIDC token issuer, and the audience AWS's official action (aws-actions/configure-aws-credentials) asks for.
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+
+
+def github_oidc_provider_arn(account: AccountContext) -> str:
+    """The ARN of the account's GitHub OIDC provider (the bootstrap stack creates it; IAM names it by its host)."""
+    return f"arn:{account.partition}:iam::{account.account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+def github_ci_subjects(repository: str) -> tuple[str, str]:
+    """The OIDC subjects of `repository`'s jobs that run without a GitHub environment: pull requests (from the
+    repository itself; forks get no token) and runs on main (push, schedule, workflow_dispatch)."""
+    return (f"repo:{repository}:pull_request", f"repo:{repository}:ref:refs/heads/main")
 
 
 def github_oidc_trust(provider_arn: str, subjects: Sequence[str]) -> Statement:

@@ -45,6 +45,8 @@ class Scope(Enum):
     COPY_SOURCES = "copy-sources"
     STATE_OBJECTS = "state-objects"
     KEYS = "keys"  # by tag: aws:ResourceTag/project and /environment
+    KEY_GRANTS = "key-grants"  # KEYS, and only grants a service creates for its resource (GrantIsForAWSResource)
+    KEYS_READ_BY_SERVICES = "keys-read-by-services"  # KEYS, only through Lambda or Scheduler (kms:ViaService)
     NEW_KEYS = "new-keys"  # resource `*` (CreateKey has no resource), by aws:RequestTag
     NEW_KEY_TAGS = "new-key-tags"  # the tags a CreateKey request sets on its new key, by aws:RequestTag
     ALIASES = "aliases"
@@ -104,6 +106,8 @@ class ScopeContext:
                 ),
             ),
             Scope.KEYS: (self._arn("kms", "key/*"),),
+            Scope.KEY_GRANTS: (self._arn("kms", "key/*"),),
+            Scope.KEYS_READ_BY_SERVICES: (self._arn("kms", "key/*"),),
             Scope.NEW_KEY_TAGS: (self._arn("kms", "key/*"),),
             Scope.ALIASES: (self._arn("kms", f"alias/{p}-*"),),
             Scope.ROLES: (self._arn("iam", f"role/{p}-*", regional=False),),
@@ -130,10 +134,27 @@ class ScopeContext:
         """KMS keys have random ids: existing keys are this environment's by their tags (the provider's default
         tags), a new key by the tags its CreateKey request carries."""
         tags = {"project": self.project, "environment": self.environment}
+        existing = {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
         if scope is Scope.KEYS:
-            return {"StringEquals": {f"aws:ResourceTag/{key}": value for key, value in tags.items()}}
-        if scope in (Scope.NEW_KEYS, Scope.NEW_KEY_TAGS):
+            return {"StringEquals": existing}
+        if scope is Scope.KEY_GRANTS:
+            # Only the grants a service (Lambda, SQS, CodeArtifact, ...) makes for the resource it encrypts.
+            return {"StringEquals": existing, "Bool": {"kms:GrantIsForAWSResource": "true"}}
+        if scope is Scope.KEYS_READ_BY_SERVICES:
+            # Lambda returns a function's environment and Scheduler a schedule's target decrypted with the
+            # caller's permission: a refresh needs Decrypt, but only through those services.
+            services = [f"{service}.{self.region}.amazonaws.com" for service in ("lambda", "scheduler")]
+            return {"StringEquals": {**existing, "kms:ViaService": services}}
+        if scope is Scope.NEW_KEYS:
             return {"StringEquals": {f"aws:RequestTag/{key}": value for key, value in tags.items()}}
+        if scope is Scope.NEW_KEY_TAGS:
+            # A new key has no tags yet; an existing key must already be this environment's, so tagging cannot
+            # bring another environment's key into KEYS. (An untagged key of someone else's still could be:
+            # one account per environment closes that.)
+            return {
+                "StringEquals": {f"aws:RequestTag/{key}": value for key, value in tags.items()},
+                "StringEqualsIfExists": existing,
+            }
         return {}
 
 
@@ -161,9 +182,10 @@ def _on(scope: Scope, *actions: str) -> Access:
 
 
 # KMS use by a resource that encrypts with one of the environment's keys when it is created or changed.
-_KEY_USE_FOR_CREATION = _on(
-    Scope.KEYS, "kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"
-)
+_KEY_USE_FOR_CREATION = _on(Scope.KEYS, "kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
+_KEY_GRANTS = _on(Scope.KEY_GRANTS, "kms:CreateGrant")
+# Refreshing a resource whose configuration the service returns decrypted with the caller's permission.
+_KEY_READ_BACK = _on(Scope.KEYS_READ_BY_SERVICES, "kms:Decrypt")
 _TAG_KEYS = _on(Scope.KEYS, "kms:TagResource", "kms:UntagResource")
 
 RESOURCES: Mapping[str, TypePermissions] = {
@@ -236,6 +258,7 @@ RESOURCES: Mapping[str, TypePermissions] = {
             ),
             _on(Scope.BUCKETS, "s3:ListBucketVersions"),
             _KEY_USE_FOR_CREATION,
+            _KEY_GRANTS,
         ),
     ),
     "aws_s3_object_copy": TypePermissions(
@@ -251,6 +274,7 @@ RESOURCES: Mapping[str, TypePermissions] = {
             ),
             _on(Scope.BUCKETS, "s3:ListBucketVersions"),
             _KEY_USE_FOR_CREATION,
+            _KEY_GRANTS,
         ),
     ),
     # -- KMS ---------------------------------------------------------------------------------------------
@@ -326,6 +350,7 @@ RESOURCES: Mapping[str, TypePermissions] = {
                 "lambda:ListVersionsByFunction",
                 "lambda:ListTags",
             ),
+            _KEY_READ_BACK,  # the function's environment is encrypted with the stack's key
         ),
         write=(
             _on(
@@ -339,7 +364,8 @@ RESOURCES: Mapping[str, TypePermissions] = {
                 "lambda:TagResource",
                 "lambda:UntagResource",
             ),
-            _KEY_USE_FOR_CREATION,  # environment variables encrypted with the stack's key
+            _KEY_USE_FOR_CREATION,
+            _KEY_GRANTS,  # environment variables encrypted with the stack's key
         ),
         passes_role_to=LAMBDA_SERVICE,
     ),
@@ -423,7 +449,8 @@ RESOURCES: Mapping[str, TypePermissions] = {
                 "states:TagResource",
                 "states:UntagResource",
             ),
-            _KEY_USE_FOR_CREATION,  # its execution data is encrypted with the stack's key
+            _KEY_USE_FOR_CREATION,
+            _KEY_GRANTS,  # its execution data is encrypted with the stack's key
         ),
         passes_role_to=STATES_SERVICE,
     ),
@@ -442,10 +469,11 @@ RESOURCES: Mapping[str, TypePermissions] = {
         passes_role_to=SAGEMAKER_SERVICE,
     ),
     "aws_scheduler_schedule": TypePermissions(
-        read=(_on(Scope.SCHEDULES, "scheduler:GetSchedule"),),
+        read=(_on(Scope.SCHEDULES, "scheduler:GetSchedule"), _KEY_READ_BACK),
         write=(
             _on(Scope.SCHEDULES, "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"),
-            _KEY_USE_FOR_CREATION,  # the schedule's input is encrypted with the stack's key
+            _KEY_USE_FOR_CREATION,
+            _KEY_GRANTS,  # the schedule's input is encrypted with the stack's key
         ),
         passes_role_to=SCHEDULER_SERVICE,
     ),
@@ -479,7 +507,8 @@ RESOURCES: Mapping[str, TypePermissions] = {
                 "codeartifact:TagResource",
                 "codeartifact:UntagResource",
             ),
-            _KEY_USE_FOR_CREATION,  # the domain's assets are encrypted with the stack's key (a grant)
+            _KEY_USE_FOR_CREATION,
+            _KEY_GRANTS,  # the domain's assets are encrypted with the stack's key (a grant)
         ),
     ),
     "aws_codeartifact_domain_permissions_policy": TypePermissions(

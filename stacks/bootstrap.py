@@ -44,7 +44,15 @@ from constructs import Construct
 from building_blocks import perms
 from building_blocks import terraform_permissions as tfp
 from building_blocks.account import AccountContext
-from building_blocks.iam import GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, GitHubOidcRole, ManagedPolicy, Statement
+from building_blocks.iam import (
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_HOST,
+    GitHubOidcRole,
+    ManagedPolicy,
+    Statement,
+    github_ci_subjects,
+    policy_document,
+)
 from building_blocks.policy_guard import PolicyGuard
 from building_blocks.provider_modules import install_lightweight_provider_package
 from building_blocks.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
@@ -64,6 +72,23 @@ GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 GITHUB_OIDC_THUMBPRINTS = ("6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd")
 # The stacks whose state the promotion role writes (it applies only the artifact store).
 PROMOTED_STACK = "artifact-store"
+
+
+# What one managed policy may hold before it is split: IAM's 6,144 characters (whitespace not counted), less a
+# margin. Measured on the synthesized JSON, whose ${data...} tokens are longer than the ARNs they resolve to.
+MANAGED_POLICY_CHARACTERS = 5_000
+
+
+def split_statements(statements: list[Statement], limit: int = MANAGED_POLICY_CHARACTERS) -> list[list[Statement]]:
+    """`statements` in order, in as few consecutive groups as keep each group's policy under `limit` characters."""
+    groups: list[list[Statement]] = [[]]
+    for statement in statements:
+        candidate = [*groups[-1], statement]
+        if groups[-1] and len(policy_document(candidate).replace(" ", "")) > limit:
+            groups.append([statement])
+        else:
+            groups[-1] = candidate
+    return groups
 
 
 def bootstrap_stack_name(config: EnvironmentConfig) -> str:
@@ -163,7 +188,7 @@ class BootstrapStack(TerraformStack):
         repo = config.repository
         self.plan_role = self._role(
             "plan",
-            (f"repo:{repo}:pull_request", f"repo:{repo}:ref:refs/heads/main"),
+            github_ci_subjects(repo),
             "Read-only Terraform plans of pull requests and main (drift check, promotion validate/plan)",
         )
         self.apply_role = self._role(
@@ -187,13 +212,18 @@ class BootstrapStack(TerraformStack):
             statements=tfp.statements(tfp.READ, self.scope_context),
             description=f"What Terraform needs to refresh the {config.name} stacks (plan)",
         )
-        self.change_policy = ManagedPolicy(
-            self,
-            "terraform-write",
-            policy_name=config.resource_name("github-terraform-write"),
-            statements=tfp.statements(tfp.WRITE, self.scope_context),
-            description=f"What Terraform needs, besides refreshing, to change the {config.name} stacks (apply)",
-        )
+        # A managed policy holds 6,144 characters: the changes are split over as many as they need.
+        self.change_policies = [
+            ManagedPolicy(
+                self,
+                f"terraform-write-{number}",
+                policy_name=config.resource_name(f"github-terraform-write-{number}"),
+                statements=chunk,
+                description=f"What Terraform needs, besides refreshing, to change the {config.name} stacks "
+                f"(apply, part {number})",
+            )
+            for number, chunk in enumerate(split_statements(tfp.statements(tfp.WRITE, self.scope_context)), start=1)
+        ]
         self._grant_plan(self.plan_role)
         self._grant_apply(self.apply_role)
         if self.promotion_role is not None:
@@ -227,12 +257,11 @@ class BootstrapStack(TerraformStack):
         )
 
     def _grant_plan(self, role: GitHubOidcRole) -> None:
-        """Refresh every platform resource, read the state, take and release the state locks."""
+        """Refresh every platform resource and read the state; write nothing. Plans run with `-lock=false`
+        (tooling/stack_plan.py): a plan changes no state, and applying a saved plan checks the state has not
+        moved since, so no lock is needed; nor can a pull request leave one on a stack that stalls deploys."""
         self.refresh_policy.attach_to(role)
-        role.add_policy(
-            "terraform-state-lock",
-            [*self._state_read_statements(), self._lock_statement(), self.state_key.encrypt_decrypt_statement()],
-        )
+        role.add_policy("terraform-state-read", [*self._state_read_statements(), self.state_key.decrypt_statement()])
         managed = [purpose for purpose, _ in tfp.MANAGED_OBJECTS]
         reads = [self._object_key_statement("DecryptManagedObjects", ("kms:Decrypt",), managed)]
         if self.config.github is not None and self.config.github.promotion_environment:
@@ -249,7 +278,8 @@ class BootstrapStack(TerraformStack):
     def _grant_apply(self, role: GitHubOidcRole) -> None:
         """Refresh and change every platform resource, write the state, pass the platform's roles."""
         self.refresh_policy.attach_to(role)
-        self.change_policy.attach_to(role)
+        for policy in self.change_policies:
+            policy.attach_to(role)
         role.add_policy(
             "terraform-state",
             [
@@ -297,6 +327,7 @@ class BootstrapStack(TerraformStack):
                     actions=("s3:PutObject",),
                     resources=(f"{self.state.arn}/{store_state}",),
                 ),
+                self._lock_statement(),  # an apply locks the state (the plans before it do not)
                 self.state_key.encrypt_decrypt_statement(),
             ],
         )
@@ -359,6 +390,13 @@ class BootstrapStack(TerraformStack):
                 effect="Deny",
                 actions=(*bucket_writes, "s3:PutBucketAcl", "s3:PutBucketObjectLockConfiguration"),
                 resources=buckets,
+            ),
+            Statement(
+                # The bootstrap's own state lives under the same key prefix as the stacks' states CI writes.
+                sid="DenyBootstrapState",
+                effect="Deny",
+                actions=("s3:PutObject", "s3:DeleteObject"),
+                resources=(f"{self.state.arn}/{self.config.state.key_for(bootstrap_stack_name(self.config))}*",),
             ),
             Statement(
                 sid="DenyStateHistoryDeletion",

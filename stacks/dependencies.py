@@ -21,7 +21,7 @@ from constructs import Construct
 from building_blocks import perms
 from building_blocks.account import AccountContext
 from building_blocks.codeartifact import CodeArtifactDomain, NamedRole, PackageRepository
-from building_blocks.iam import Role, Statement
+from building_blocks.iam import Role, Statement, github_ci_subjects, github_oidc_provider_arn, github_oidc_trust
 from building_blocks.policy_guard import PolicyGuard
 from building_blocks.provider_modules import install_lightweight_provider_package
 from platform_config import EnvironmentConfig
@@ -105,11 +105,18 @@ class DependenciesStack(PlatformStack):
             resources=(),
             principals={"AWS": settings.publisher_principals or (account.root_arn(),)},
         )
+        # CI jobs of the repository (pull requests from it, runs on main) assume the reader through GitHub's OIDC
+        # provider, which the bootstrap stack creates in dev and prod; the emulator has no GitHub.
+        trust_ci = (
+            []
+            if config.is_local
+            else [github_oidc_trust(github_oidc_provider_arn(account), github_ci_subjects(config.repository))]
+        )
         self.reader = Role(
             self,
             "reader",
             role_name=config.resource_name("packages-reader"),
-            trust=trust_account,
+            trust=[trust_account, *trust_ci],
             description="Installs packages from the team CodeArtifact repository (Lambda builds, CI jobs)",
         )
         self.publisher = Role(

@@ -97,7 +97,8 @@ def markdown(environment: str, applied: Sequence[Applied]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     parser = argparse.ArgumentParser(prog="python -m tooling.apply_plans", description=__doc__.split("\n\n")[0])
     parser.add_argument("--outdir", type=Path, default=DEFAULT_OUTDIR, help="where plan_report left the plans")
     parser.add_argument("--summary-file", type=Path, help="append what was applied here ($GITHUB_STEP_SUMMARY)")

@@ -56,6 +56,10 @@ _HINTS = {
 }
 
 
+# The user a workflow's GITHUB_TOKEN writes as (GET /user answers 403 for that token).
+ACTIONS_BOT = "github-actions[bot]"
+
+
 class GitHubApiError(RuntimeError):
     """A request GitHub answered with an error (or could not be sent). The message names the method, the path,
     the status, GitHub's `message` and `documentation_url`, and what to check; never the token."""
@@ -368,13 +372,13 @@ class GitHubClient:
 
     def _ours(self, items: Iterator[dict[str, Any]], marker: str) -> list[dict[str, Any]]:
         """The items that start with `marker`'s line and were written by this token's user (or, when GitHub will
-        not say who that is, by a bot), oldest first."""
+        not say who that is, as for a workflow's GITHUB_TOKEN, by github-actions[bot]), oldest first."""
         line = marker_line(marker)
-        login = self.authenticated_login()
+        login = self.authenticated_login() or ACTIONS_BOT
         ours = []
         for item in items:
             user = item.get("user") or {}
-            written_by_us = user.get("login") == login if login else user.get("type") == "Bot"
+            written_by_us = user.get("login") == login
             if written_by_us and _first_line(item.get("body")) == line:
                 ours.append(item)
         return sorted(ours, key=lambda item: item["id"])

@@ -94,8 +94,15 @@ def render(
 def _cut(head: str, limit: int) -> str:
     """Last resort, for a summary alone over the limit (hundreds of stateful resources): cut at a line end."""
     marker = "\n\n**… the report is cut here: it exceeds GitHub's comment limit; the job summary holds all of it.**\n"
-    cut = head[: limit - len(marker)]
-    return cut[: cut.rfind("\n")] + marker
+    cut = head[: limit - len(marker) - 20]
+    cut = cut[: cut.rfind("\n")]
+    # Close a code block the cut left open (an error's text), so the note is not swallowed by it.
+    open_fence = None
+    for line in cut.splitlines():
+        if line.startswith("```"):
+            fence = re.match(r"`+", line)[0]  # type: ignore[index]
+            open_fence = None if open_fence == fence else (open_fence or fence)
+    return cut + (f"\n{open_fence}" if open_fence else "") + marker
 
 
 def _head(reports: Sequence[EnvironmentReport], title: str, context: str) -> str:

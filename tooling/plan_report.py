@@ -318,7 +318,8 @@ def _write(path: Path, text: str, *, append: bool = False) -> None:
         handle.write(text)
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     from tooling import plan_markdown
 
     parser = argparse.ArgumentParser(prog="python -m tooling.plan_report", description=__doc__.split("\n\n")[0])

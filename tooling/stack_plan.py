@@ -170,9 +170,11 @@ def stack_directory(outdir: Path, config: EnvironmentConfig, component: str) -> 
 def plan_stack(config: EnvironmentConfig, stack_dir: Path, plan_file: Path) -> StackPlan:
     """init, `plan -detailed-exitcode -out=<plan_file>`, and what that plan changes.
 
-    -detailed-exitcode exits 2 for a plan with changes (outputs included); that is a success here."""
+    -detailed-exitcode exits 2 for a plan with changes (outputs included); that is a success here. -lock=false: a
+    plan writes no state, and `terraform apply <plan_file>` refuses the plan if the state moved since it was made,
+    so planning needs no lock; the read-only plan roles then need no write at all (stacks/bootstrap.py)."""
     init(config, stack_dir)
-    command = ["terraform", "plan", "-input=false", "-no-color", "-lock-timeout=5m", "-detailed-exitcode"]
+    command = ["terraform", "plan", "-input=false", "-no-color", "-lock=false", "-detailed-exitcode"]
     _run([*command, f"-out={plan_file}"], stack_dir, config, echo=False, ok_codes=(0, 2))
     return read_plan(config, stack_dir, plan_file)
 

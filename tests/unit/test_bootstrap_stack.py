@@ -13,10 +13,12 @@ import pytest
 
 from building_blocks import perms
 from building_blocks import terraform_permissions as tfp
+from building_blocks.iam import Statement, policy_document
 from platform_config import ConfigError, EnvironmentConfig
+from stacks import bootstrap as bootstrap_stack
 from tests.conftest import Synthesized, at_path, load_config, policy_statements, resources_of, synth_app
-from tests.unit.test_checkov import checkov_reports, failed_checks
 from tests.unit.test_config import load_error, write_config
+from tooling import checkov_scan
 
 REPO = Path(__file__).resolve().parents[2]
 OIDC = "token.actions.githubusercontent.com"
@@ -214,18 +216,12 @@ def test_a_first_run_keeps_the_state_in_a_local_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_the_plan_role_writes_nothing_but_state_lock_files(bootstrap: Callable[..., dict[str, Any]], env: str) -> None:
+def test_the_plan_role_writes_nothing(bootstrap: Callable[..., dict[str, Any]], env: str) -> None:
+    """Plans run with -lock=false (tooling/stack_plan.py), so not even a lock file: a pull request cannot leave
+    a lock that stalls the deploys."""
     terraform = bootstrap(env)
     writes = {(action, tuple(s["Resource"])) for action, s in allowed(terraform, "plan") if not is_read(action)}
-    locks = (f"{state_bucket_arn(terraform)}/ml-platform/{env}/*.tflock",)
-    key = (state_key_arn(terraform),)
-    assert writes == {
-        ("s3:PutObject", locks),
-        ("s3:DeleteObject", locks),
-        # S3 encrypts a lock object with the state key.
-        ("kms:Encrypt", key),
-        ("kms:GenerateDataKey", key),
-    }
+    assert writes == set()
 
 
 def _scoped_to_environment(resource: str, statement: dict[str, Any], env: str, terraform: dict[str, Any]) -> bool:
@@ -447,9 +443,9 @@ def test_checkov_finds_no_failed_checks_in_the_bootstrap_stack(
     stack_dir = tmp_path / "stacks" / f"bootstrap-{env}"
     stack_dir.mkdir(parents=True)
     (stack_dir / "cdk.tf.json").write_text(json.dumps(bootstrap(env)))
-    reports = checkov_reports(tmp_path / "stacks", tmp_path)
-    assert failed_checks(reports) == []
-    assert any(r["results"]["passed_checks"] for r in reports)
+    result = checkov_scan.scan(tmp_path / "stacks")
+    assert result.ok, "\n".join(finding.line() for finding in result.failed)
+    assert result.scanned_files == {f"bootstrap-{env}/cdk.tf.json"}
 
 
 @pytest.mark.parametrize(
@@ -477,3 +473,53 @@ def test_an_environment_without_github_settings_is_named(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as caught:
         synth_bootstrap(config, tmp_path)
     assert caught.value.key == "github"
+
+
+def test_a_refresh_may_decrypt_only_what_lambda_and_scheduler_return_decrypted(
+    bootstrap: Callable[..., dict[str, Any]],
+) -> None:
+    """GetFunction returns the function's KMS-encrypted environment, GetSchedule its encrypted target, decrypted
+    with the caller's permission; the plan role's Decrypt on the environment's keys is only through them."""
+    terraform = bootstrap("dev")
+    (statement,) = [s for s in role_statements(terraform, "plan") if s.get("Sid") == "ReadKeysReadByServices"]
+    assert statement["Action"] == ["kms:Decrypt"]
+    region = "${data.aws_region.region.name}"
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:ResourceTag/project": "ml-platform",
+        "aws:ResourceTag/environment": "dev",
+        "kms:ViaService": [f"lambda.{region}.amazonaws.com", f"scheduler.{region}.amazonaws.com"],
+    }
+
+
+def test_the_apply_role_makes_only_service_grants_and_tags_only_its_own_or_new_keys(
+    bootstrap: Callable[..., dict[str, Any]],
+) -> None:
+    statements = {s["Sid"]: s for s in role_statements(bootstrap("dev"), "apply") if "Sid" in s}
+    assert statements["WriteKeyGrants"]["Action"] == ["kms:CreateGrant"]
+    assert statements["WriteKeyGrants"]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert not [s for s in statements.values() if "kms:CreateGrant" in s["Action"] and s["Sid"] != "WriteKeyGrants"]
+    tagging = statements["WriteNewKeyTags"]["Condition"]
+    assert tagging["StringEqualsIfExists"] == {
+        "aws:ResourceTag/project": "ml-platform",
+        "aws:ResourceTag/environment": "dev",
+    }
+
+
+@pytest.mark.parametrize("kind", ["apply", "promotion"])
+def test_ci_roles_cannot_write_the_bootstrap_stacks_own_state(
+    bootstrap: Callable[..., dict[str, Any]], kind: str
+) -> None:
+    terraform = bootstrap("prod")
+    (deny,) = [s for s in role_statements(terraform, kind) if s.get("Sid") == "DenyBootstrapState"]
+    assert (deny["Effect"], deny["Action"]) == ("Deny", ["s3:PutObject", "s3:DeleteObject"])
+    assert deny["Resource"] == [f"{state_bucket_arn(terraform)}/ml-platform/prod/bootstrap-prod.tfstate*"]
+
+
+def test_the_changes_are_split_over_managed_policies_that_each_fit() -> None:
+    statements = [
+        Statement(sid=f"S{n}", actions=("s3:GetObject",), resources=(f"arn:aws:s3:::b{n}/*",)) for n in range(200)
+    ]
+    groups = bootstrap_stack.split_statements(statements, limit=2_000)
+    assert [s for group in groups for s in group] == statements
+    assert len(groups) > 1
+    assert all(len(policy_document(group).replace(" ", "")) <= 2_000 for group in groups)

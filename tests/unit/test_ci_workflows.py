@@ -72,6 +72,30 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_once() -> None:
     assert {"actions/checkout", CREDENTIALS, "actions/upload-artifact"} <= set(shas)
 
 
+# The first major release of each action that runs on Node 24: GitHub's runners have dropped Node 20
+# (github.blog/changelog/2025-09-19-deprecation-of-node-20-on-github-actions-runners), and an action pinned to a
+# Node 20 release no longer starts. actionlint knows this only for tags like @v4, not for a pinned commit.
+NODE24_MAJOR = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "actions/setup-node": 5,
+    "hashicorp/setup-terraform": 4,
+    CREDENTIALS: 5,
+    "actions/upload-artifact": 6,
+    "actions/download-artifact": 7,
+    "actions/create-github-app-token": 3,
+}
+
+
+def test_every_action_is_pinned_to_a_release_that_runs_on_node_24() -> None:
+    for path in every_workflow():
+        for line in path.read_text().splitlines():
+            if pinned := PINNED.match(line):
+                major = int(re.search(r"# v(\d+)", line)[1])  # type: ignore[index]
+                assert pinned["action"] in NODE24_MAJOR, f"{path.name}: add {pinned['action']} to NODE24_MAJOR"
+                assert major >= NODE24_MAJOR[pinned["action"]], f"{path.name}: {line.strip()} runs on Node 20"
+
+
 def test_no_expression_is_expanded_into_a_script_and_checkouts_keep_no_token() -> None:
     for path in every_workflow():
         for name, job in workflow(path)["jobs"].items():
@@ -169,16 +193,16 @@ def test_dev_and_prod_are_planned_with_their_read_only_role_after_the_installs()
     assert [(module, args[0]) for module, args in python_commands(job)] == [("tooling.plan_report", "plan")]
 
 
-def test_plans_are_uploaded_for_a_few_days_even_when_a_plan_failed() -> None:
-    upload = step_using(jobs(PR)["plan"], "actions/upload-artifact")
-    assert upload["if"] == "${{ !cancelled() }}"
-    assert upload["with"]["name"] == "plan-${{ matrix.environment }}"
-    assert upload["with"]["path"].split() == [
-        "cdktf.out/plan-report-*.json",
-        "cdktf.out/manifest.json",
-        "cdktf.out/stacks/*/plan.tfplan",
-    ]
-    assert 1 <= upload["with"]["retention-days"] <= 3  # a saved plan holds state values in clear
+def test_reports_and_in_private_repositories_plans_are_uploaded_for_a_few_days_even_when_a_plan_failed() -> None:
+    report, plans = [step for step in jobs(PR)["plan"]["steps"] if uses(step) == "actions/upload-artifact"]
+    assert report["if"] == "${{ !cancelled() }}"
+    assert report["with"]["name"] == "plan-${{ matrix.environment }}"
+    assert report["with"]["path"] == "cdktf.out/plan-report-*.json"
+    # A saved plan holds state values in clear: never an artifact of a public repository.
+    assert plans["if"] == "${{ !cancelled() && github.event.repository.private }}"
+    assert plans["with"]["path"].split() == ["cdktf.out/manifest.json", "cdktf.out/stacks/*/plan.tfplan"]
+    for upload in (report, plans):
+        assert 1 <= upload["with"]["retention-days"] <= 3
 
 
 def test_the_comment_job_posts_both_reports_as_one_comment_without_aws_or_installs() -> None:
@@ -188,10 +212,12 @@ def test_the_comment_job_posts_both_reports_as_one_comment_without_aws_or_instal
     assert not [step for step in job["steps"] if step.get("run") == "make setup"]
     download = step_using(job, "actions/download-artifact")
     assert download["with"] == {"pattern": "plan-*", "path": "plans"}
+    assert download["continue-on-error"] is True
     commands = list(python_commands(job))
     assert [module for module, _ in commands] == ["tooling.plan_report", "tooling.pr_comment"]
     render, comment = (arguments for _, arguments in commands)
     assert render[:5] == ["render", "--expect", "dev", "--expect", "prod"]
+    assert render[-1] == "plans"  # a folder, searched: an empty one still renders "not planned"
     assert render[render.index("--out") + 1] == comment[comment.index("--body-file") + 1]
     (post,) = [step for step in job["steps"] if "tooling.pr_comment" in step.get("run", "")]
     assert post["env"] == {
@@ -218,8 +244,8 @@ def test_a_deploy_runs_in_its_github_environment_one_at_a_time_and_is_never_canc
     job = jobs(DEPLOY_ENVIRONMENT)["deploy"]
     assert job["environment"] == "${{ inputs.environment }}"
     assert job["concurrency"] == {"group": "deploy-${{ inputs.environment }}", "cancel-in-progress": False}
-    # The prod group is the promotion workflow's: a promotion and a deploy never change prod together.
-    assert workflow(PROMOTE)["concurrency"]["group"] == "deploy-prod"
+    # The prod group is the promotion job's: a promotion and a deploy never change prod together.
+    assert jobs(PROMOTE)["promote"]["concurrency"]["group"] == "deploy-prod"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assert job["env"] == {"ENV": "${{ inputs.environment }}"}
 

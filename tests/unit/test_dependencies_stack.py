@@ -161,13 +161,41 @@ def test_each_consumer_gets_a_token_for_the_domain_and_reads_of_the_team_reposit
         assert may_publish is (name == "publish-packages"), name
 
 
-def test_reader_and_publisher_roles_are_assumable_from_the_account_only(synthesized: Callable[[str], Synthesized]):
+def test_the_publisher_is_assumable_from_the_account_and_the_reader_also_by_the_repositorys_ci_jobs(
+    synthesized: Callable[[str], Synthesized],
+):
     terraform = stack(synthesized)
-    for path, name in (("reader/role", "mlp-dev-packages-reader"), ("publisher/role", "mlp-dev-packages-publisher")):
-        role = at_path(terraform, path).body
-        assert role["name"] == name
-        (trust,) = json.loads(role["assume_role_policy"])["Statement"]
-        assert (trust["Action"], trust["Principal"]) == (["sts:AssumeRole"], {"AWS": [ACCOUNT_ROOT]})
+    publisher = at_path(terraform, "publisher/role").body
+    assert publisher["name"] == "mlp-dev-packages-publisher"
+    (trust,) = json.loads(publisher["assume_role_policy"])["Statement"]
+    assert (trust["Action"], trust["Principal"]) == (["sts:AssumeRole"], {"AWS": [ACCOUNT_ROOT]})
+    reader = at_path(terraform, "reader/role").body
+    assert reader["name"] == "mlp-dev-packages-reader"
+    account, ci = json.loads(reader["assume_role_policy"])["Statement"]
+    assert (account["Action"], account["Principal"]) == (["sts:AssumeRole"], {"AWS": [ACCOUNT_ROOT]})
+    # pr.yml's install-through-codeartifact job: GitHub's OIDC provider (made by the bootstrap stack), this
+    # repository's pull requests and main only, audience STS.
+    assert ci["Action"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert ci["Principal"] == {
+        "Federated": [
+            "arn:${data.aws_partition.partition.partition}:iam::${data.aws_caller_identity.account.account_id}"
+            ":oidc-provider/token.actions.githubusercontent.com"
+        ]
+    }
+    assert ci["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": [
+                "repo:example-org/ml-platform:pull_request",
+                "repo:example-org/ml-platform:ref:refs/heads/main",
+            ],
+        }
+    }
+
+
+def test_the_local_reader_trusts_no_github_provider(synthesized: Callable[[str], Synthesized]):
+    reader = at_path(stack(synthesized, "local"), "reader/role").body
+    assert [statement["Sid"] for statement in json.loads(reader["assume_role_policy"])["Statement"]] == ["TrustAccount"]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -274,7 +302,7 @@ def test_publisher_principals_replace_the_account_in_the_publishers_trust(tmp_pa
     terraform = synth_app(platform_config.load("dev", path=path, environ={}), tmp_path / "out").stack("dependencies")
     (trust,) = json.loads(at_path(terraform, "publisher/role").body["assume_role_policy"])["Statement"]
     assert trust["Principal"] == {"AWS": [release]}
-    (reader_trust,) = json.loads(at_path(terraform, "reader/role").body["assume_role_policy"])["Statement"]
+    reader_trust = json.loads(at_path(terraform, "reader/role").body["assume_role_policy"])["Statement"][0]
     assert reader_trust["Principal"] == {"AWS": [ACCOUNT_ROOT]}
 
 

@@ -105,7 +105,14 @@ def test_the_aws_region_is_prods() -> None:
 
 
 def test_it_shares_the_deploy_prod_group_and_never_cancels_a_running_promotion() -> None:
-    assert workflow()["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False}
+    """Only the promote job holds the group: validate and plan, and the wait for the reviewers, block no deploy."""
+    assert "concurrency" not in workflow()
+    concurrency = {name: job.get("concurrency") for name, job in jobs().items()}
+    assert concurrency == {
+        "validate": None,
+        "plan": None,
+        "promote": {"group": "deploy-prod", "cancel-in-progress": False},
+    }
 
 
 def test_every_job_has_a_timeout() -> None:
