@@ -23,7 +23,7 @@ CONTAINER_PIPENV_VERSION := 2025.0.4
 # checkpoint calls), exported to every target from the same code: tooling/shell_env.py.
 $(foreach assignment,$(shell $(PYTHON) -m tooling.shell_env --make),$(eval export $(assignment)))
 
-.PHONY: help setup toolchain env synth plan apply deploy destroy backfill train promote rollback promotions infer pip-login emulator emulator-stop test lint demo bench-synth bench-processor \
+.PHONY: help setup toolchain env synth plan apply bootstrap deploy destroy backfill train promote rollback promotions infer pip-login emulator emulator-stop test lint demo bench-synth bench-processor \
 	bench-predict sample-data clean
 
 help: ## list the targets
@@ -76,6 +76,10 @@ plan: setup ## plan every stack of ENV in dependency order and print the report 
 apply: setup ## apply exactly the plans `make plan` saved, in dependency order (the deploy-on-merge job's step)
 	@if [ "$(ENV)" = local ]; then $(MAKE) --no-print-directory emulator; fi
 	@$(PY) -m tooling.apply_plans
+
+# YES reaches the tool as an argument only when set; ENV must be dev or prod (the tool refuses local).
+bootstrap: setup ## once per account, as an administrator: state bucket, GitHub OIDC provider, CI roles of ENV=dev|prod [YES=1]
+	@$(PY) -m tooling.bootstrap $(if $(YES),--yes)
 
 destroy: setup ## destroy ENV's stacks (dev/prod refuse: resources are prevent_destroy)
 	$(PY) -m tooling.deploy destroy

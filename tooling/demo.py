@@ -6,7 +6,8 @@ through the data pipeline (tooling/demo_data_pipeline.py), train a candidate mod
 processed by firing the training schedule (tooling/demo_training.py), promote that candidate to
 production (tooling/demo_promotion.py), score a batch with it through the inference workflow
 (tooling/demo_inference.py), publish a package to the team CodeArtifact repository and install it back
-(tooling/demo_dependencies.py), and print a summary a newcomer can follow. The emulator is left running
+(tooling/demo_dependencies.py), show the plan report a pull request gets, find a drift and apply it away
+(tooling/demo_cicd.py), and print a summary a newcomer can follow. The emulator is left running
 for exploration.
 """
 
@@ -22,6 +23,7 @@ from botocore.exceptions import ClientError
 import platform_config
 from tooling import (
     aws_clients,
+    demo_cicd,
     demo_data_pipeline,
     demo_dependencies,
     demo_inference,
@@ -134,6 +136,11 @@ def main() -> int:
     except (packages.PackagesError, ClientError) as exc:
         dependency_checks = [(False, str(exc))]
     checks += [Check(ok, text) for ok, text in dependency_checks]
+    try:
+        cicd_checks = demo_cicd.tour(config, s3, outputs[config.stack_name("data-pipeline")]["raw_data_bucket_name"])
+    except (RuntimeError, ClientError) as exc:  # stack_plan.TerraformError, apply_plans.ApplyError
+        cicd_checks = [(False, str(exc))]
+    checks += [Check(ok, text) for ok, text in cicd_checks]
     print("\nChecks against the running emulator:")
     for check in checks:
         print(check)
@@ -146,6 +153,7 @@ def main() -> int:
     print('  make sample-data ARGS="--rows 5000 --unlabeled --out batch.csv"; make infer INPUT=batch.csv')
     print("                       score your own batch with the production model (the workflow above)")
     print("  make pip-login; source .state/local/pip.env   pip, pipenv and twine use the team repository")
+    print("  make plan            the plan report a pull request gets as its comment (make apply: apply those plans)")
     print('  eval "$(make env)"; npx cdktf diff local-data-pipeline   cdktf by hand (README: Using cdktf directly)')
     print("  make test            the test suite (unit, emulator, checkov, integration)")
     print("  tail -f .emulator/emulator.log   what the emulator and the Lambda handlers log")

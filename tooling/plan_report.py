@@ -249,7 +249,7 @@ def plan_environment(
         progress.flush()
 
     if synthesize:
-        say(f"synthesizing {config.name} into {_shown(outdir)}")
+        say(f"synthesizing {config.name} into {shown_path(outdir)}")
         stack_plan.synth(config, outdir)
     manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
     waves = stack_order.deploy_waves(manifest)
@@ -305,7 +305,8 @@ def replace_waits(report: StackReport, waits_on: tuple[str, ...]) -> StackReport
     return StackReport(report.stack, report.status, report.changes, report.output_changes, report.error, waits_on)
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """`path` relative to the repository when it is inside it (what a user types), else as given."""
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
@@ -418,7 +419,7 @@ def _plan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not args.quiet:
         stdout.write(plan_markdown.render([report], limit=plan_markdown.SUMMARY_LIMIT))
     print(
-        f"report: {_shown(report_json)}; saved plans: {_shown(args.outdir)}/stacks/<stack>/{PLAN_FILE_NAME}",
+        f"report: {shown_path(report_json)}; saved plans: {shown_path(args.outdir)}/stacks/<stack>/{PLAN_FILE_NAME}",
         file=stderr,
     )
     if code != EXIT_OK or report.failed:
