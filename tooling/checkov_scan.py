@@ -43,6 +43,7 @@ class CheckovResult:
     passed: int
     skipped: int
     failed: tuple[Finding, ...]
+    passed_checks: tuple[Finding, ...]
     scanned_files: frozenset[str]  # paths relative to the scanned directory
     frameworks: tuple[str, ...]
 
@@ -85,15 +86,20 @@ def scan(directory: Path, framework: str | None = None, *, checkov: Path = CHECK
 def _result(reports: list[dict[str, Any]]) -> CheckovResult:
     # checkov answers a directory with nothing to scan with a summary and no `results`.
     results = [report["results"] for report in reports if "results" in report]
-    failed = tuple(
-        Finding(check["check_id"], check.get("check_name", ""), check["resource"], check["file_path"])
-        for checks in results
-        for check in checks["failed_checks"]
-    )
+
+    def findings(kind: str) -> tuple[Finding, ...]:
+        return tuple(
+            Finding(check["check_id"], check.get("check_name", ""), check["resource"], check["file_path"])
+            for checks in results
+            for check in checks[kind]
+        )
+
+    passed = findings("passed_checks")
     return CheckovResult(
-        passed=sum(len(checks["passed_checks"]) for checks in results),
+        passed=len(passed),
         skipped=sum(len(checks["skipped_checks"]) for checks in results),
-        failed=failed,
+        failed=findings("failed_checks"),
+        passed_checks=passed,
         scanned_files=frozenset(
             check["file_path"].strip("/")
             for checks in results

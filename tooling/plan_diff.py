@@ -37,10 +37,13 @@ class _Leaf:
 def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
     """The differing leaves of one `resource_changes[].change` object, in path order.
 
-    null, [] and {} count as absent. For a create (no `before`) the values known only after apply (ids, ARNs) and
-    `tags_all` (the provider's default tags, the same on every resource) are left out, as they say nothing a
-    reviewer can check; for an update they stay, since they are what changes."""
+    null, [] and {} count as absent. Left out, as they say nothing a reviewer can check: for a create (no
+    `before`) the values known only after apply (ids, ARNs) and `tags_all` (the provider's default tags, the same
+    on every resource); for a replacement every value the new object only gets after apply or no longer has (its
+    new id, ARN, computed blocks), except what forces the replacement; and `tags_all.<key>` where `tags.<key>`
+    shows the same change. For an update the values known after apply stay, since they are what changes."""
     creating = change.get("before") is None
+    replacing = sorted(change.get("actions") or ()) == ["create", "delete"]
     before = _present(_leaves(change.get("before"), change.get("before_sensitive")))
     after = _present(_leaves(change.get("after"), change.get("after_sensitive"), change.get("after_unknown")))
     replace_paths = [_path_text(path) for path in change.get("replace_paths") or ()]
@@ -52,11 +55,18 @@ def attribute_changes(change: Mapping[str, Any]) -> list[AttributeChange]:
         # ids and ARNs known only after apply, and the provider's default tags repeated on every resource.
         if creating and ((new is not None and new.unknown) or path.startswith("tags_all.")):
             continue
+        forces = any(path == replace or path.startswith((f"{replace}.", f"{replace}[")) for replace in replace_paths)
+        if replacing and not forces and (new is None or new.unknown):
+            continue
         # Mask a value on both sides when either marks it: a secret turned public still shows no old secret.
         masked = bool((old and old.sensitive) or (new and new.sensitive))
-        forces = any(path == replace or path.startswith((f"{replace}.", f"{replace}[")) for replace in replace_paths)
         changes.append(AttributeChange(path, _render(old, masked), _render(new, masked), forces))
-    return changes
+    shown = {(c.path, c.before, c.after) for c in changes}
+    return [
+        c
+        for c in changes
+        if not (c.path.startswith("tags_all.") and (f"tags.{c.path[9:]}", c.before, c.after) in shown)
+    ]
 
 
 def _present(leaves: Iterator[tuple[str, _Leaf]]) -> dict[str, _Leaf]:

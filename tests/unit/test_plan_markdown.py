@@ -82,8 +82,19 @@ def test_attribute_changes_mask_a_value_sensitive_on_either_side_and_name_what_f
         "after_unknown": {"arn": True},
         "replace_paths": [["name"]],
     }
+    # A replacement leaves out what the new object only gets after apply (its arn); an update keeps it.
     assert attribute_changes(change) == [
-        AttributeChange("arn", "null", "(known after apply)"),
         AttributeChange("name", '"old"', '"new"', forces_replacement=True),
         AttributeChange("password", "(sensitive)", "(sensitive)"),
     ]
+    update = {**change, "actions": ["update"], "replace_paths": []}
+    assert AttributeChange("arn", "null", "(known after apply)") in attribute_changes(update)
+
+
+def test_tags_all_is_left_out_where_tags_shows_the_same_change() -> None:
+    change = {
+        "actions": ["update"],
+        "before": {"tags": {"team": "a"}, "tags_all": {"team": "a", "project": "x"}},
+        "after": {"tags": {"team": "b"}, "tags_all": {"team": "b", "project": "y"}},
+    }
+    assert [a.path for a in attribute_changes(change)] == ["tags.team", "tags_all.project"]

@@ -19,8 +19,8 @@ from promotion.pointer import parse_pointer
 from promotion.record import PromotionRecord
 from stacks.artifact_store import ArtifactStoreStack
 from tests.conftest import Resource, all_resources, at_path, load_config, under_path
-from tests.unit.test_checkov import checkov_reports, failed_checks
 from tests.unit.test_promotion_record import SHA, entry
+from tooling import checkov_scan
 
 
 def synth_store(env: str, promotions: PromotionRecord, outdir: Path) -> dict[str, Any]:
@@ -145,16 +145,10 @@ def test_checkov_passes_the_promoted_objects(prod_store: dict[str, Any], tmp_pat
     stack_dir = tmp_path / "stacks" / "prod-artifact-store"
     stack_dir.mkdir(parents=True)
     (stack_dir / "cdk.tf.json").write_text(json.dumps(prod_store))
-    reports = checkov_reports(stack_dir, tmp_path)
-    failed = failed_checks(reports)
-    assert failed == []
+    result = checkov_scan.scan(stack_dir)
+    assert result.ok, "\n".join(finding.line() for finding in result.failed)
     # The copies were scanned: CKV_AWS_181, "S3 object copy encrypted by KMS using a customer managed key".
-    cmk = {
-        c["resource"].rsplit(".", 1)[-1]
-        for r in reports
-        for c in r["results"]["passed_checks"]
-        if c["check_id"] == "CKV_AWS_181"
-    }
+    cmk = {check.resource.rsplit(".", 1)[-1] for check in result.passed_checks if check.check_id == "CKV_AWS_181"}
     assert cmk == {
         resource.logical_id for resource in all_resources(prod_store) if resource.type == "aws_s3_object_copy"
     }
