@@ -48,7 +48,7 @@ def synth_app(config: EnvironmentConfig, outdir: Path) -> Synthesized:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on the integration emulator run last (in their own order), so that its deploy, started with the
     session (`local_deployment`), waits on the AWS provider while the other tests run."""
-    items.sort(key=lambda item: "emulator_url" in getattr(item, "fixturenames", ()))
+    items.sort(key=lambda item: bool({"emulator_url", "deployed"} & set(getattr(item, "fixturenames", ()))))
 
 
 @pytest.fixture(scope="session", autouse=True)

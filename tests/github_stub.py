@@ -11,8 +11,9 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.local_http import QuietHandler, serving
 
 REPOSITORY = "example-org/ml-platform"
 TOKEN = "ghs_stubToken0123456789abcdef"
@@ -214,7 +215,7 @@ class GitHubStub:
         """Listen on 127.0.0.1 (a free port) until the block ends."""
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -234,19 +235,9 @@ class GitHubStub:
 
             do_GET = do_POST = do_PATCH = do_DELETE = _answer
 
-            def log_message(self, format: str, *args: Any) -> None:  # keep the test output quiet
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
+        with serving(Handler) as url:
+            self.url = url
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
 
 
 def _listed(issue: dict[str, Any], query: dict[str, str]) -> bool:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from platform_config import ENVIRONMENTS
-from tooling.github_api import GitHubApiError, GitHubClient, GitHubUsageError, IssueResult, read_body
+from tooling.github_api import GitHubClient, GitHubUsageError, IssueResult, read_body, run_command
 
 PROG = "drift_issue"
 LABEL = "drift"
@@ -139,7 +139,8 @@ def main(
         parser.error(f"--status {args.status} needs --report-file")
     run_url = args.run_url or default_run_url(environ)
     checked_at = now()
-    try:
+
+    def keep_issue() -> str:
         if args.plan_report is not None:
             status, report = from_plan_report(args.environment, args.plan_report)
         else:
@@ -153,16 +154,11 @@ def main(
             body = issue_body(args.environment, status, text, checked_at, run_url)
             title = issue_title(args.environment, status)
             result = client.upsert_issue(marker(args.environment), title, body, (LABEL,))
-    except GitHubUsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except GitHubApiError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
-    for warning in result.warnings if result else ():
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    print(summary(args.environment, status, result))
-    return 0
+        for warning in result.warnings if result else ():
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        return summary(args.environment, status, result)
+
+    return run_command(PROG, keep_issue)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import http.client
 import json
 import os
 import re
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -403,6 +404,22 @@ def marker_line(marker: str) -> str:
 def marked_body(marker: str, body: str) -> str:
     """`body` under the marker line; GitHubUsageError when the result is over GitHub's 65,536 characters."""
     return _checked_length(f"{marker_line(marker)}\n{body}", "body (with its marker line)")
+
+
+def run_command(prog: str, work: Callable[[], str]) -> int:
+    """The exit code of a command whose `work` talks to GitHub and returns the one line to print: 0 done, 2 for
+    a GitHubUsageError (bad arguments or environment), 1 for a GitHubApiError; each error as `<prog>: error: ...`
+    on stderr."""
+    try:
+        line = work()
+    except GitHubUsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except GitHubApiError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    print(line)
+    return 0
 
 
 def read_body(path: Path) -> str:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tooling.github_api import CommentResult, GitHubApiError, GitHubClient, GitHubUsageError, read_body
+from tooling.github_api import CommentResult, GitHubClient, read_body, run_command
 
 PROG = "pr_comment"
 DONE = {"created": "created the comment", "updated": "updated the comment", "unchanged": "left the comment unchanged"}
@@ -49,17 +49,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     parser.add_argument("--body-file", type=Path, required=True, help="the Markdown report to post")
     args = parser.parse_args(argv)
     number = pr_number(parser, args.pr, environ)
-    try:
+
+    def post() -> str:
         body = read_body(args.body_file)
-        result = GitHubClient.from_environment(environ).upsert_comment(number, body, args.marker)
-    except GitHubUsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except GitHubApiError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
-    print(summary(number, result))
-    return 0
+        return summary(number, GitHubClient.from_environment(environ).upsert_comment(number, body, args.marker))
+
+    return run_command(PROG, post)
 
 
 if __name__ == "__main__":

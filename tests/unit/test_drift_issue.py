@@ -3,7 +3,6 @@ opened on drift, updated (and retitled on a failed plan) while it lasts, closed 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,13 +14,6 @@ from tooling.plan_report import EnvironmentReport, ResourceChange, StackReport
 
 RUN_URL = f"https://github.com/{REPOSITORY}/actions/runs/4242"
 CHECKED_AT = datetime(2026, 3, 2, 6, 5, tzinfo=UTC)
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubStub]:
-    stub = GitHubStub()
-    with stub.serving():
-        yield stub
 
 
 @pytest.fixture

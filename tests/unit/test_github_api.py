@@ -3,8 +3,6 @@ one issue per marker, pagination, retries, and error messages that say what to f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.github_stub import BOT, HUMAN, REPOSITORY, TOKEN, GitHubStub
@@ -13,13 +11,6 @@ from tooling.github_api import GitHubApiError, GitHubClient, GitHubUsageError
 MARKER = "ml-platform:plan"
 MARKER_LINE = "<!-- ml-platform:plan -->"
 COMMENTS = f"/repos/{REPOSITORY}/issues/7/comments"
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubStub]:
-    stub = GitHubStub()
-    with stub.serving():
-        yield stub
 
 
 @pytest.fixture

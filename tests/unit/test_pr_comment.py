@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,10 @@ from tooling.code_layout import REPO_ROOT
 
 
 @pytest.fixture
-def github() -> Iterator[GitHubStub]:
-    stub = GitHubStub()
-    with stub.serving():
-        stub.add_issue("Add the drift check", pull_request=True)
-        yield stub
+def github(github: GitHubStub) -> GitHubStub:
+    """The stub GitHub (tests/unit/conftest.py) with one pull request to comment on."""
+    github.add_issue("Add the drift check", pull_request=True)
+    return github
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from promotion import record as records
 from promotion import record_commit
 from promotion.record import Entry, PromotionRecord, Quality, RecordError
 from promotion.record_commit import ApprovalsError, GitError, RunRef
+from tests.local_http import QuietHandler, serving
 
 RUN_URL = "https://github.com/example-org/ml-platform/actions/runs/4242"
 
@@ -64,7 +63,7 @@ class StubApi:
 def api() -> Iterator[StubApi]:
     stub = StubApi(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             stub.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
             status, body = stub.routes.get(self.path, (404, {"message": "Not Found"}))
@@ -75,19 +74,9 @@ def api() -> Iterator[StubApi]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, format: str, *args: Any) -> None:  # keep the test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as url:
+        stub.url = url
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 APPROVALS_PATH = "/repos/example-org/ml-platform/actions/runs/4242/approvals"
