@@ -1,4 +1,5 @@
-"""IAM policy statements and the service role that grants attach to.
+"""IAM policy statements, roles (for a service, for account principals, for GitHub Actions through OIDC) and the
+managed policies several roles share.
 
 Grants follow the AWS CDK habit: the construct that owns a resource has `grant_*`
 methods that add a statement naming only its own ARNs to a `Grantee`'s policy.
@@ -106,7 +107,8 @@ class Role(Construct):
     """An IAM role with one inline policy per grant; `trust` says who may assume it.
 
     Starts with no permissions at all: every statement comes from a `grant_*` call
-    (terraform-aws-lambda's habit: one inline policy per concern, no managed policies).
+    (terraform-aws-lambda's habit: one inline policy per concern). The CI roles of the bootstrap stack also get
+    `ManagedPolicy`s: what Terraform needs is shared by three roles and outgrows a role's inline quota.
 
     Args:
         role_name: the IAM role name.
@@ -196,9 +198,8 @@ class ManagedPolicy(Construct):
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.statements = tuple(statements)
         self.policy = IamPolicy(
-            self, "policy", name=policy_name, policy=policy_document(self.statements), description=description
+            self, "policy", name=policy_name, policy=policy_document(statements), description=description
         )
 
     @property
@@ -261,7 +262,8 @@ class GitHubOidcRole(Role):
         provider_arn: ARN of the account's OIDC provider for token.actions.githubusercontent.com.
         subjects: the exact OIDC `sub` claims allowed (see `github_oidc_trust`).
         description: shown in the IAM console (default none).
-        max_session_seconds: default 3600 (one hour, IAM's minimum); a CI job's credentials expire with it.
+
+    Sessions last one hour, IAM's minimum: a CI job's credentials expire with it.
     """
 
     def __init__(
@@ -273,10 +275,7 @@ class GitHubOidcRole(Role):
         provider_arn: str,
         subjects: Sequence[str],
         description: str | None = None,
-        max_session_seconds: int = 3600,
     ) -> None:
-        if not 3600 <= max_session_seconds <= 43200:
-            raise ValueError(f"role {role_name}: max_session_seconds={max_session_seconds} must be 3600-43200")
         super().__init__(
             scope,
             construct_id,
@@ -284,5 +283,4 @@ class GitHubOidcRole(Role):
             trust=github_oidc_trust(provider_arn, subjects),
             description=description,
         )
-        self.subjects = tuple(sorted(subjects))
-        self.role.max_session_duration = max_session_seconds
+        self.role.max_session_duration = 3600

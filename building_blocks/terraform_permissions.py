@@ -579,6 +579,8 @@ class MissingPermissionsError(LookupError):
 
 def entry(kind: str, terraform_type: str) -> TypePermissions:
     """The entry of one resource (`kind` "resource") or data source (`kind` "data") type."""
+    if kind not in ("resource", "data"):
+        raise ValueError(f"entry kind {kind!r} must be 'resource' or 'data'")
     table = RESOURCES if kind == "resource" else DATA_SOURCES
     if terraform_type not in table:
         raise MissingPermissionsError(

@@ -304,6 +304,12 @@ class EnvironmentConfig:
         """Stack names start with the environment, so `local-*` selects one environment."""
         return f"{self.name}-{component}"
 
+    @property
+    def bootstrap_stack_name(self) -> str:
+        """`bootstrap-<env>` (stacks/bootstrap.py): deliberately outside `stack_name`'s `<env>-*`, which deploys and
+        CI select, so no CI run can change the roles it runs as."""
+        return f"bootstrap-{self.name}"
+
     def resource_name(self, purpose: str) -> str:
         """Name of a named AWS resource, e.g. 'mlp-dev-candidate-models'."""
         return f"{self.name_prefix}-{purpose}"

@@ -23,10 +23,11 @@ roles cannot see the branch: restrict those GitHub environments' deployment bran
 Environments), and GitHub refuses such a job, and its token, on any other branch.
 
 Permissions come from building_blocks/terraform_permissions.py (what Terraform needs per resource type, scoped to
-`<name_prefix>-*` names and, for KMS keys, to the environment's tags): the plan role the reads, plus the state
-objects (read) and their `.tflock` lock objects (write, delete); the apply role reads and writes, the state objects,
-and iam:PassRole of `<name_prefix>-*` roles to the services that run them; the promotion role the plan role's and
-what README "Promoting a model" lists (put `models/*` of the production bucket, the artifact store's state object).
+`<name_prefix>-*` names and, for KMS keys, to the environment's tags): the plan role the reads and the state objects
+(read), and no write at all (plans run with `-lock=false`: tooling/stack_plan.py); the apply role reads and writes,
+the state objects and their `.tflock` locks, and iam:PassRole of `<name_prefix>-*` roles to the services that run
+them; the promotion role the plan role's and what README "Promoting a model" lists (put `models/*` of the
+production bucket, the artifact store's state object and its lock).
 Explicit Denies keep the apply and promotion roles off this stack's own roles, state bucket and state key.
 
 Left for later, rather than overreaching: the apply role can create `<name_prefix>-*` roles with any inline policy
@@ -80,7 +81,13 @@ MANAGED_POLICY_CHARACTERS = 5_000
 
 
 def split_statements(statements: list[Statement], limit: int = MANAGED_POLICY_CHARACTERS) -> list[list[Statement]]:
-    """`statements` in order, in as few consecutive groups as keep each group's policy under `limit` characters."""
+    """`statements` in order, in as few consecutive groups as keep each group's policy under `limit` characters.
+    ValueError for no statement, or one that alone exceeds `limit` (split its actions instead)."""
+    if not statements:
+        raise ValueError("split_statements: no statements (a managed policy needs at least one)")
+    for statement in statements:
+        if len(policy_document([statement]).replace(" ", "")) > limit:
+            raise ValueError(f"statement {statement.sid} alone exceeds {limit} characters: split its actions")
     groups: list[list[Statement]] = [[]]
     for statement in statements:
         candidate = [*groups[-1], statement]
@@ -89,11 +96,6 @@ def split_statements(statements: list[Statement], limit: int = MANAGED_POLICY_CH
         else:
             groups[-1] = candidate
     return groups
-
-
-def bootstrap_stack_name(config: EnvironmentConfig) -> str:
-    """`bootstrap-<env>`: outside the `<env>-*` pattern that deploys and CI select."""
-    return f"bootstrap-{config.name}"
 
 
 def _check_environment(config: EnvironmentConfig) -> None:
@@ -130,7 +132,7 @@ class BootstrapStack(TerraformStack):
     ) -> None:
         _check_environment(config)
         assert config.state is not None and config.github is not None  # loader and _check_environment
-        name = bootstrap_stack_name(config)
+        name = config.bootstrap_stack_name
         super().__init__(scope, name)
         self.config = config
         aws_provider(self, config)
@@ -327,7 +329,7 @@ class BootstrapStack(TerraformStack):
                     actions=("s3:PutObject",),
                     resources=(f"{self.state.arn}/{store_state}",),
                 ),
-                self._lock_statement(),  # an apply locks the state (the plans before it do not)
+                self._lock_statement(store_state),  # its apply locks that state (the plan before it does not)
                 self.state_key.encrypt_decrypt_statement(),
             ],
         )
@@ -347,13 +349,13 @@ class BootstrapStack(TerraformStack):
             ),
         ]
 
-    def _lock_statement(self) -> Statement:
-        """S3-native locking (`use_lockfile`): create and delete `<state key>.tflock` objects, nothing else.
-
-        Writing a lock object encrypts it with the state key, so the plan role has the state key's encrypt actions
-        too: with these, its only writes of any kind."""
+    def _lock_statement(self, state_key: str | None = None) -> Statement:
+        """S3-native locking (`use_lockfile`) for an apply: create and delete the `.tflock` object of `state_key`'s
+        state (default: every stack's under the key prefix), nothing else. Writing a lock object encrypts it with the
+        state key, so the roles that lock also hold that key's encrypt actions."""
         assert self.config.state is not None
-        locks = f"{self.state.arn}/{self.config.state.key_prefix.rstrip('/')}/*.tflock"
+        states = state_key or f"{self.config.state.key_prefix.rstrip('/')}/*"
+        locks = f"{self.state.arn}/{states}.tflock"
         return Statement(sid="LockState", actions=("s3:PutObject", "s3:DeleteObject"), resources=(locks,))
 
     def _object_key_statement(self, sid: str, actions: tuple[str, ...], purposes: list[str]) -> Statement:
@@ -381,7 +383,11 @@ class BootstrapStack(TerraformStack):
         github = self.config.resource_name("github-")
         roles = (f"{iam_arn}:role/{github}*", f"{iam_arn}:policy/{github}*")
         buckets = (self.state.arn, self.access_logs.arn)
-        bucket_writes = sorted(tfp.access_of(tfp.WRITE)[tfp.Scope.BUCKETS])
+        bucket_writes = sorted(
+            action
+            for action in tfp.access_of(tfp.WRITE)[tfp.Scope.BUCKETS]
+            if not action.startswith(("s3:Get", "s3:List"))
+        )
         key_writes = sorted(tfp.access_of(tfp.WRITE)[tfp.Scope.KEYS] - set(perms.KEY_USE_ACTIONS))
         return [
             Statement(sid="DenyBootstrapRoles", effect="Deny", actions=("iam:*",), resources=roles),
@@ -396,7 +402,7 @@ class BootstrapStack(TerraformStack):
                 sid="DenyBootstrapState",
                 effect="Deny",
                 actions=("s3:PutObject", "s3:DeleteObject"),
-                resources=(f"{self.state.arn}/{self.config.state.key_for(bootstrap_stack_name(self.config))}*",),
+                resources=(f"{self.state.arn}/{self.config.state.key_for(self.config.bootstrap_stack_name)}*",),
             ),
             Statement(
                 sid="DenyStateHistoryDeletion",

@@ -14,7 +14,8 @@ the role ARNs and the GitHub variables to set. Where its own state lives decides
     later runs     the S3 backend directly: plan, show, confirm, apply
 
 Exit codes: 0 done (or nothing to change), 1 declined, a Terraform failure or an unexpected AWS answer, 2 ENV is
-local, the configuration is invalid, the shell has no AWS credentials, or the state is in a state it cannot judge.
+local, the configuration is invalid, the shell has no AWS credentials, no terminal to confirm on and no --yes, or
+the state is in a state it cannot judge.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def find_state(config: EnvironmentConfig, s3: Any, local_state: Path) -> StateWh
 def state_key(config: EnvironmentConfig) -> str:
     """The bootstrap's own state object: <key_prefix>/bootstrap-<env>.tfstate."""
     assert config.state is not None
-    return config.state.key_for(f"bootstrap-{config.name}")
+    return config.state.key_for(config.bootstrap_stack_name)
 
 
 class Terraform(Protocol):
@@ -231,7 +232,7 @@ def run(
     and the stack's outputs."""
     assert config.state is not None
     step = decide(found, config.state.bucket, local_state)
-    print(f"bootstrap-{config.name}: {step.value}", file=stream)
+    print(f"{config.bootstrap_stack_name}: {step.value}", file=stream)
     if step is Step.FIRST_RUN:
         local_state.parent.mkdir(parents=True, exist_ok=True)
         stack_dir = terraform.synth(config, local_state)
@@ -252,7 +253,7 @@ def _plan_and_apply(
     """Plan, show; apply when there are changes and the person confirms. False when declined."""
     plan = terraform.plan(config, stack_dir)
     print(plan.text(), file=stream)
-    if not plan.has_changes:
+    if not (plan.changes or plan.output_changes):
         return True
     if not confirm(f"Apply this plan to {config.name}? [y/N] "):
         print("declined: nothing was applied", file=stream)

@@ -1,21 +1,25 @@
 """Plan every stack of an environment and report it: the PR comment, the job summary, the drift issue, `make plan`.
 
-    python -m tooling.plan_report plan [--no-synth] [--report-json F] [--markdown F] [--summary-file F]
-                                       [--fail-on-changes]
-    python -m tooling.plan_report render REPORT.json [REPORT.json ...] [--title T] [--limit N] [--out F]
+    python -m tooling.plan_report plan [--no-synth] [--outdir D] [--report-json F] [--summary-file F]
+                                       [--fail-on-changes] [--quiet]
+    python -m tooling.plan_report render REPORT.json|FOLDER ... [--expect ENV ...] [--title T] [--limit N]
+                                         [--out F] [--summary-file F]
 
 `plan` (ENV selects the environment; make sets it) synthesizes, then plans each stack of `cdktf.out/manifest.json`
-in dependency order (`terraform plan -detailed-exitcode -out=cdktf.out/stacks/<stack>/plan.tfplan`), keeps every
-saved plan for `tooling.apply_plans`, runs checkov over the synthesized stacks, and writes:
+in dependency order (`terraform plan -detailed-exitcode -lock=false -out=cdktf.out/stacks/<stack>/plan.tfplan`),
+keeps every saved plan for `tooling.apply_plans` (a stack whose plan fails keeps none, not even an older one),
+runs checkov over the synthesized stacks, and writes:
 - the environment's report as JSON (default `cdktf.out/plan-report-<env>.json`): per stack the counts, each
   changed resource with its changed attributes (sensitive values already masked, so no secret reaches an
   artifact or a comment), or the error; checkov's result;
-- the Markdown report (tooling.plan_markdown) to stdout, `--markdown` and/or `--summary-file` ($GITHUB_STEP_SUMMARY).
+- the Markdown report (tooling.plan_markdown) to stdout (unless `--quiet`) and to `--summary-file`
+  ($GITHUB_STEP_SUMMARY).
 Progress goes to stderr. Exit 0 when every stack planned (changes or not), 1 when a stack's plan or checkov failed,
 2 on bad configuration or credentials; with `--fail-on-changes` (drift) 3 when a plan has changes.
 
-`render` merges reports (a PR's `dev` and `prod`, planned by separate jobs) into one Markdown report that fits
-GitHub's comment limit.
+`render` merges reports (a PR's `dev` and `prod`, planned by separate jobs; a folder is searched for them) into one
+Markdown report that fits GitHub's comment limit; an `--expect`ed environment without a report is shown as not
+planned. It exits 0 once written, also for failed plans: the comment must show them.
 
 A stack that depends on a stack with changes is planned against that stack's current outputs (cdktf reads them
 from its state); the report says so, and `tooling.apply_plans` plans it again after its dependency is applied.
@@ -24,6 +28,7 @@ from its state); the report says so, and `tooling.apply_plans` plans it again af
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -33,9 +38,13 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tooling.plan_diff import AttributeChange
+
+if TYPE_CHECKING:  # imported when run: loading them costs time `render` does not need
+    from platform_config import EnvironmentConfig
+    from tooling.stack_plan import StackPlan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTDIR = REPO_ROOT / "cdktf.out"
@@ -215,7 +224,7 @@ def only_missing_dependency_outputs(errors: str) -> bool:
     )
 
 
-def stack_report(plan: Any) -> StackReport:
+def stack_report(plan: StackPlan) -> StackReport:
     """The report of a tooling.stack_plan.StackPlan."""
     changes = tuple(
         ResourceChange(change.address, change.type, change.verb, tuple(change.attribute_changes()))
@@ -237,7 +246,7 @@ def upstream_of(manifest: Mapping[str, Any], stack: str) -> set[str]:
 
 
 def plan_environment(
-    config: Any, outdir: Path = DEFAULT_OUTDIR, *, synthesize: bool = True, progress: TextIO = sys.stderr
+    config: EnvironmentConfig, outdir: Path = DEFAULT_OUTDIR, *, synthesize: bool = True, progress: TextIO = sys.stderr
 ) -> EnvironmentReport:
     """Synthesize (unless told not to), plan every stack in dependency order into its saved plan, and scan."""
     from tooling import stack_order, stack_plan
@@ -261,6 +270,8 @@ def plan_environment(
             sorted(name for name in upstream_of(manifest, stack) if reports[name].has_changes or reports[name].failed)
         )
         stack_dir = outdir / "stacks" / stack
+        # An older saved plan must not outlive a plan that fails now: `make apply` would apply it.
+        (stack_dir / PLAN_FILE_NAME).unlink(missing_ok=True)
         try:
             plan = stack_plan.plan_stack(config, stack_dir, stack_dir / PLAN_FILE_NAME)
         except stack_plan.TerraformError as exc:
@@ -268,7 +279,7 @@ def plan_environment(
             status = "deferred" if waits_on and only_missing_dependency_outputs(errors) else "error"
             report = StackReport(stack, status, error=errors, waits_on=waits_on)
         else:
-            report = replace_waits(stack_report(plan), waits_on)
+            report = dataclasses.replace(stack_report(plan), waits_on=waits_on)
         say(f"  {stack}: {'plan failed' if report.failed else report.summary()}")
         return report
 
@@ -301,10 +312,6 @@ def _checkov(stacks_dir: Path) -> CheckovSummary:
     )
 
 
-def replace_waits(report: StackReport, waits_on: tuple[str, ...]) -> StackReport:
-    return StackReport(report.stack, report.status, report.changes, report.output_changes, report.error, waits_on)
-
-
 def shown_path(path: Path) -> str:
     """`path` relative to the repository when it is inside it (what a user types), else as given."""
     try:
@@ -329,9 +336,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     plan.add_argument("--outdir", type=Path, default=DEFAULT_OUTDIR, help="the synth directory (default cdktf.out)")
     plan.add_argument("--no-synth", action="store_true", help="plan what --outdir already holds")
     plan.add_argument("--report-json", type=Path, help="default <outdir>/plan-report-<env>.json")
-    plan.add_argument("--markdown", type=Path, help="also write the Markdown report here (comment-sized)")
     plan.add_argument("--summary-file", type=Path, help="append the Markdown report here ($GITHUB_STEP_SUMMARY)")
-    plan.add_argument("--status-output", type=Path, help="append status=clean|drift|error here ($GITHUB_OUTPUT)")
     plan.add_argument("--fail-on-changes", action="store_true", help=f"exit {EXIT_CHANGES} when a plan has changes")
     plan.add_argument("--quiet", action="store_true", help="do not print the report to stdout")
     render = commands.add_parser("render", help="merge saved reports into one Markdown report")
@@ -409,13 +414,8 @@ def _plan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         code = EXIT_USAGE
     report_json = args.report_json or args.outdir / f"plan-report-{environment}.json"
     _write(report_json, report.to_json())
-    if args.markdown:
-        _write(args.markdown, plan_markdown.render([report]))
     if args.summary_file:
         _write(args.summary_file, plan_markdown.render([report], limit=plan_markdown.SUMMARY_LIMIT), append=True)
-    if args.status_output:
-        status = "error" if report.failed else ("drift" if report.has_changes else "clean")
-        _write(args.status_output, f"status={status}\n", append=True)
     if not args.quiet:
         stdout.write(plan_markdown.render([report], limit=plan_markdown.SUMMARY_LIMIT))
     print(

@@ -296,8 +296,9 @@ def test_the_promotion_role_writes_only_production_models_and_the_artifact_store
             "arn:${data.aws_partition.partition.partition}:s3:::mlp-prod-production-models/models/*",
         ),
         ("s3:PutObject", f"{state}/ml-platform/prod/prod-artifact-store.tfstate"),
-        ("s3:PutObject", f"{state}/ml-platform/prod/*.tflock"),
-        ("s3:DeleteObject", f"{state}/ml-platform/prod/*.tflock"),
+        # The lock of the artifact store's state only: never another stack's (a running deploy's).
+        ("s3:PutObject", f"{state}/ml-platform/prod/prod-artifact-store.tfstate.tflock"),
+        ("s3:DeleteObject", f"{state}/ml-platform/prod/prod-artifact-store.tfstate.tflock"),
     }
     others = {a for a, _ in allowed(terraform, "promotion") if not is_read(a) and not a.startswith(("s3:", "kms:"))}
     assert others == set()
@@ -523,3 +524,7 @@ def test_the_changes_are_split_over_managed_policies_that_each_fit() -> None:
     assert [s for group in groups for s in group] == statements
     assert len(groups) > 1
     assert all(len(policy_document(group).replace(" ", "")) <= 2_000 for group in groups)
+    with pytest.raises(ValueError, match="statement S0 alone exceeds 100 characters"):
+        bootstrap_stack.split_statements(statements, limit=100)
+    with pytest.raises(ValueError, match="no statements"):
+        bootstrap_stack.split_statements([])

@@ -24,11 +24,14 @@ OUTPUTS = {
 
 @dataclass
 class FakePlan:
-    has_changes: bool = True
+    """What the tool reads of a tooling.stack_plan.StackPlan."""
+
+    changes: tuple[str, ...] = ("aws_s3_bucket.state",)
+    output_changes: tuple[str, ...] = ()
     plan_file: Path = Path("bootstrap.tfplan")
 
     def text(self) -> str:
-        return "bootstrap-prod: 3 to create" if self.has_changes else "bootstrap-prod: no changes"
+        return f"bootstrap-prod: {len(self.changes)} to create" if self.changes else "bootstrap-prod: no changes"
 
 
 @dataclass
@@ -36,6 +39,7 @@ class FakeTerraform:
     """Records each call as (step, backend): backend "local" or "s3" is what the last synth declared."""
 
     changes: bool = True
+    output_changes: tuple[str, ...] = ()
     calls: list[tuple[str, str]] = field(default_factory=list)
     backend: str = ""
 
@@ -46,13 +50,13 @@ class FakeTerraform:
 
     def plan(self, config: EnvironmentConfig, stack_dir: Path) -> Any:
         self.calls.append(("plan", self.backend))
-        return FakePlan(self.changes)
+        return FakePlan(("aws_s3_bucket.state",) if self.changes else (), self.output_changes)
 
     def apply(self, config: EnvironmentConfig, stack_dir: Path, plan: Any) -> None:
         self.calls.append(("apply", self.backend))
 
     def migrate(self, config: EnvironmentConfig, stack_dir: Path) -> None:
-        self.calls.append(("init", self.backend))
+        self.calls.append(("migrate", self.backend))
 
     def outputs(self, config: EnvironmentConfig, stack_dir: Path) -> dict[str, Any]:
         self.calls.append(("outputs", self.backend))
@@ -63,8 +67,15 @@ def steps(terraform: FakeTerraform) -> list[tuple[str, str]]:
     return [call for call in terraform.calls if call[0] != "synth"]
 
 
-def run(found: StateWhereabouts, local_state: Path, *, answer: bool = True, changes: bool = True) -> Any:
-    terraform = FakeTerraform(changes=changes)
+def run(
+    found: StateWhereabouts,
+    local_state: Path,
+    *,
+    answer: bool = True,
+    changes: bool = True,
+    output_changes: tuple[str, ...] = (),
+) -> Any:
+    terraform = FakeTerraform(changes=changes, output_changes=output_changes)
     questions: list[str] = []
 
     def confirm(question: str) -> bool:
@@ -89,8 +100,8 @@ def test_a_first_run_applies_with_local_state_then_moves_it_into_the_new_bucket(
     assert steps(terraform) == [
         ("plan", "local"),
         ("apply", "local"),
-        ("init", "local"),  # Terraform learns where the state is now ...
-        ("init", "s3"),  # ... and copies it to the bucket (-migrate-state -force-copy)
+        ("migrate", "local"),  # Terraform learns where the state is now ...
+        ("migrate", "s3"),  # ... and copies it to the bucket (-migrate-state -force-copy)
         ("outputs", "s3"),
     ]
     assert (result.step, result.applied, result.outputs) == (Step.FIRST_RUN, True, OUTPUTS)
@@ -122,7 +133,13 @@ def test_a_first_run_that_stopped_before_moving_its_state_moves_it_then_plans(tm
     local_state = tmp_path / "bootstrap.tfstate"
     local_state.write_text("{}")
     result, terraform, _ = run(StateWhereabouts(True, False, True), local_state)
-    assert steps(terraform) == [("init", "local"), ("init", "s3"), ("plan", "s3"), ("apply", "s3"), ("outputs", "s3")]
+    assert steps(terraform) == [
+        ("migrate", "local"),
+        ("migrate", "s3"),
+        ("plan", "s3"),
+        ("apply", "s3"),
+        ("outputs", "s3"),
+    ]
     assert result.step is Step.FINISH_MIGRATION
 
 
@@ -155,7 +172,14 @@ def test_find_state_asks_s3_for_the_bucket_and_the_bootstrap_state_object(tmp_pa
         assert bootstrap.find_state(config, s3, local_state) == StateWhereabouts(True, True, True)
 
 
-def test_local_is_refused_before_any_aws_call(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_local_is_refused_before_any_aws_call(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_aws(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("AWS was asked")
+
+    monkeypatch.setattr(bootstrap, "check_credentials", no_aws)
+    monkeypatch.setattr(bootstrap, "find_state", no_aws)
     code = bootstrap.main([], environ={"ENV": "local", "LOCAL_STATE_DIR": str(tmp_path)})
     assert code == 2
     assert "ENV=local needs no bootstrap" in capsys.readouterr().err
@@ -181,3 +205,11 @@ def test_dev_prints_no_promotion_variable() -> None:
     text = bootstrap.github_variables(load_config("dev"), {**OUTPUTS, "promotion_role_arn": ""})
     assert "AWS_PROMOTION_ROLE_ARN" not in text
     assert "'dev' to `main`" in text
+
+
+def test_a_plan_that_changes_only_an_output_is_applied(tmp_path: Path) -> None:
+    """E.g. a new output (a role's ARN): nothing else changes, and the output must still reach the state."""
+    found = StateWhereabouts(bucket_exists=True, remote_state_exists=True, local_state_exists=False)
+    result, terraform, _questions = run(found, tmp_path / "bootstrap.tfstate", changes=False, output_changes=("x",))
+    assert ("apply", "s3") in steps(terraform)
+    assert result.applied
