@@ -356,9 +356,14 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Exit 0 once the Markdown is written, also for reports of failed plans: the comment must show them."""
     from tooling import plan_markdown
 
+    # A path that does not exist is a report nobody uploaded (the download makes no folder when nothing matched):
+    # said on stderr, and an --expect'ed environment it would have held is shown as not planned.
+    for missing in (path for path in args.reports if not path.exists()):
+        print(f"warning: {missing} does not exist: no plan report there", file=stderr)
     files = [
         found
         for path in args.reports
+        if path.exists()
         for found in (sorted(path.rglob("plan-report-*.json")) if path.is_dir() else [path])
     ]
     try:

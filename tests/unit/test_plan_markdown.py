@@ -72,6 +72,19 @@ def test_render_without_any_report_is_a_usage_error(tmp_path: Path, capsys: pyte
     assert "no plan report given or found" in capsys.readouterr().err
 
 
+def test_a_folder_the_download_never_made_still_renders_the_expected_environments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both plan jobs stopped before uploading: the comment must still replace the previous push's plans."""
+    out = tmp_path / "comment.md"
+    code = plan_report.main(
+        ["render", "--expect", "dev", "--expect", "prod", "--out", str(out), str(tmp_path / "plans")]
+    )
+    assert code == 0
+    assert out.read_text().count("❌ not planned") == 2
+    assert "plans does not exist: no plan report there" in capsys.readouterr().err
+
+
 def test_attribute_changes_mask_a_value_sensitive_on_either_side_and_name_what_forces_a_replacement() -> None:
     change = {
         "actions": ["delete", "create"],
