@@ -40,12 +40,8 @@ def runs(job: str) -> list[str]:
 
 
 def commands(job: str) -> Iterator[tuple[str, list[str]]]:
-    """(module, arguments) of each `.venv/bin/python -m <module> ...` line of `job`."""
-    for script in runs(job):
-        for line in script.splitlines():
-            words = shlex.split(line)
-            if words[:2] == [".venv/bin/python", "-m"]:
-                yield words[2], words[3:]
+    """(module, arguments) of each `python -m <module> ...` line of `job`."""
+    return workflow_support.python_commands(jobs()[job])
 
 
 def test_it_is_started_by_hand_with_a_model_a_version_and_a_reason() -> None:
