@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,15 +106,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     args = parser.parse_args(argv)
 
     import platform_config
-    from tooling import stack_plan
-    from tooling.aws_clients import require_emulator
-    from tooling.deploy import MissingCredentialsError, check_credentials, check_promotions_current
+    from tooling.deploy import MissingCredentialsError, check_promotions_current, check_reachable
 
     try:
         config = platform_config.load()
-        require_emulator(config)
-        if not config.is_local:
-            check_credentials(config, stack_plan.terraform_environment(config))
+        check_reachable(config, os.environ)
         check_promotions_current(config)
     except (platform_config.ConfigError, MissingCredentialsError) as exc:
         print(f"error: {exc}", file=stderr)

@@ -183,19 +183,25 @@ def check_promotions_current(config: EnvironmentConfig) -> None:
     check_nothing_pending(promotions, deployed, name)
 
 
+def check_reachable(config: EnvironmentConfig, environ: Mapping[str, str]) -> None:
+    """Before Terraform runs against `config`: `local` needs the emulator answering (RuntimeError), dev/prod need
+    AWS credentials in the shell (MissingCredentialsError)."""
+    require_emulator(config)
+    if not config.is_local:
+        check_credentials(config, environ)
+
+
 def run(
     action: str, config: EnvironmentConfig, *, environ: Mapping[str, str] | None = None, stream=sys.stdout
 ) -> list[StackResult]:
     """Run the cdktf action, echoing its output to `stream`; raise on failure."""
     environ = os.environ if environ is None else environ
-    require_emulator(config)
     if action == "destroy" and not config.is_local:
         raise RuntimeError(
             f"refusing to destroy {config.name}: its buckets and keys are prevent_destroy; "
             "remove the protection in a reviewed change first"
         )
-    if not config.is_local:
-        check_credentials(config, environ)
+    check_reachable(config, environ)
     if action == "deploy":
         check_promotions_current(config)
     outputs_file(config).parent.mkdir(parents=True, exist_ok=True)

@@ -398,17 +398,14 @@ def _render(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _plan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     import platform_config
-    from tooling import plan_markdown, stack_plan
-    from tooling.aws_clients import require_emulator
-    from tooling.deploy import MissingCredentialsError, check_credentials
+    from tooling import plan_markdown
+    from tooling.deploy import MissingCredentialsError, check_reachable
 
     environment = os.environ.get("ENV") or "local"
     try:
         config = platform_config.load()
         environment = config.name
-        require_emulator(config)
-        if not config.is_local:
-            check_credentials(config, stack_plan.terraform_environment(config))
+        check_reachable(config, os.environ)
         report = plan_environment(config, args.outdir, synthesize=not args.no_synth, progress=stderr)
         code = EXIT_OK
     except (platform_config.ConfigError, MissingCredentialsError, RuntimeError) as exc:
@@ -419,10 +416,11 @@ def _plan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         code = EXIT_USAGE
     report_json = args.report_json or args.outdir / f"plan-report-{environment}.json"
     _write(report_json, report.to_json())
+    text = plan_markdown.render([report], limit=plan_markdown.SUMMARY_LIMIT)
     if args.summary_file:
-        _write(args.summary_file, plan_markdown.render([report], limit=plan_markdown.SUMMARY_LIMIT), append=True)
+        _write(args.summary_file, text, append=True)
     if not args.quiet:
-        stdout.write(plan_markdown.render([report], limit=plan_markdown.SUMMARY_LIMIT))
+        stdout.write(text)
     print(
         f"report: {shown_path(report_json)}; saved plans: {shown_path(args.outdir)}/stacks/<stack>/{PLAN_FILE_NAME}",
         file=stderr,
