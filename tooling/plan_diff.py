@@ -78,8 +78,15 @@ def _path_text(steps: list[str | int]) -> str:
     """Terraform's replace path (["rule", 0, "id"]) in this module's notation (rule[0].id)."""
     text = ""
     for step in steps:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+        text = _join(text, step)
     return text
+
+
+def _join(path: str, step: str | int) -> str:
+    """`path` one step further: a list index as `[0]`, a key as `.key` (or `key` at the top)."""
+    if isinstance(step, int):
+        return f"{path}[{step}]"
+    return f"{path}.{step}" if path else str(step)
 
 
 def _render(leaf: _Leaf | None, masked: bool) -> str:
@@ -104,25 +111,26 @@ def _leaves(value: Any, sensitive: Any = None, unknown: Any = None, path: str = 
         return
     if isinstance(value, Mapping) and value:
         for key in value:
-            child = f"{path}.{key}" if path else str(key)
-            yield from _leaves(value[key], _child(sensitive, key), _child(unknown, key), child)
-        # Keys known only after apply that have no value yet.
-        if isinstance(unknown, Mapping):
-            for key, flag in unknown.items():
-                if key not in value and flag is True:
-                    yield (f"{path}.{key}" if path else str(key)), _Leaf(None, unknown=True)
+            yield from _leaves(value[key], _child(sensitive, key), _child(unknown, key), _join(path, key))
+        yield from _unknown_keys(unknown, path, present=value)  # keys with no value until apply
         return
     if isinstance(value, list) and value:
         for index, item in enumerate(value):
-            yield from _leaves(item, _child(sensitive, index), _child(unknown, index), f"{path}[{index}]")
+            yield from _leaves(item, _child(sensitive, index), _child(unknown, index), _join(path, index))
         return
     if value is None and isinstance(unknown, Mapping):  # a whole block known only after apply
-        for key, flag in unknown.items():
-            if flag is True:
-                yield (f"{path}.{key}" if path else str(key)), _Leaf(None, unknown=True)
+        yield from _unknown_keys(unknown, path, present={})
         return
     if path:
         yield path, _Leaf(value)
+
+
+def _unknown_keys(unknown: Any, path: str, present: Mapping[str, Any]) -> Iterator[tuple[str, _Leaf]]:
+    """A `(known after apply)` leaf for each key `unknown` marks true that `present` has no value for."""
+    if isinstance(unknown, Mapping):
+        for key, flag in unknown.items():
+            if flag is True and key not in present:
+                yield _join(path, key), _Leaf(None, unknown=True)
 
 
 def _child(shadow: Any, key: str | int) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from tooling.plan_report import STATEFUL_TYPES, EnvironmentReport, ResourceChange, StackReport
 
@@ -34,12 +35,12 @@ _SYMBOLS = {"create": "+", "update": "~", "destroy": "-", "replace": "-/+"}
 _VERB_WORDS = {"create": "create", "update": "update in place", "destroy": "destroy", "replace": "replace"}
 
 
+@dataclass(frozen=True)
 class _Detail:
     """How much of each resource's attributes the details show (shortening steps, fullest first)."""
 
-    def __init__(self, value_chars: int | None, max_attributes: int | None) -> None:
-        self.value_chars = value_chars  # None: no attributes at all
-        self.max_attributes = max_attributes
+    value_chars: int | None  # None: no attributes at all
+    max_attributes: int | None
 
 
 _STEPS = (_Detail(400, None), _Detail(100, 20), _Detail(None, None))
@@ -76,15 +77,15 @@ def render(
         if len(text) <= limit:
             return text
     # Leave out whole stacks' details, the longest first, until the rest fits.
-    blocks = {(report.environment, stack.stack): _details(report, stack, _STEPS[-1]) for report, stack in detailed}
+    blocks = {stack.stack: _details(report, stack, _STEPS[-1]) for report, stack in detailed}
     omitted: list[str] = []
-    for key in sorted(blocks, key=lambda key: -len(blocks[key])):
-        omitted.append(key[1])
+    for name in sorted(blocks, key=lambda name: -len(blocks[name])):
+        omitted.append(name)
         note = (
             f"\n> [!NOTE]\n> The details of {', '.join(f'`{name}`' for name in omitted)} are left out to fit GitHub's "
             "comment limit: the job summary and the uploaded plan hold them.\n"
         )
-        kept = "".join(block for block_key, block in blocks.items() if block_key[1] not in omitted)
+        kept = "".join(block for block_name, block in blocks.items() if block_name not in omitted)
         text = head + kept + note
         if len(text) <= limit:
             return text
