@@ -46,7 +46,7 @@ from promotion.deployed import (
 )
 from promotion.pointer import PointerError, artifact_key, parse_pointer, pointer_key
 from promotion.record import Entry, PromotionRecord, RecordError, check_reason
-from tooling import aws_clients, stack_plan
+from tooling import aws_clients, stack_plan, terminal
 from tooling.aws_clients import object_exists
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -390,14 +390,7 @@ class HashProgress:
 
 
 def terminal_confirm(assume_yes: bool) -> Callable[[str], bool]:
-    def confirm(question: str) -> bool:
-        if assume_yes:
-            return True
-        if not sys.stdin.isatty():
-            raise Refused("not a terminal, so nobody can confirm: pass --yes (make promote ... YES=1)")
-        return input(question).strip().lower() in ("y", "yes")
-
-    return confirm
+    return terminal.confirmation(assume_yes, Refused, "pass --yes (make promote ... YES=1)")
 
 
 def default_reason(config: EnvironmentConfig, action: str) -> str | None:

@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 import platform_config
 from platform_config import EnvironmentConfig
+from tooling import terminal
 from tooling.aws_clients import client, object_exists
 from tooling.deploy import MissingCredentialsError, check_credentials
 
@@ -201,15 +202,7 @@ Confirm = Callable[[str], bool]
 
 def terminal_confirm(assume_yes: bool) -> Confirm:
     """Ask on the terminal; `assume_yes` answers yes; off a terminal, BootstrapError unless `assume_yes`."""
-
-    def confirm(question: str) -> bool:
-        if assume_yes:
-            return True
-        if not sys.stdin.isatty():
-            raise BootstrapError("not a terminal, so nobody can confirm: pass --yes")
-        return input(question).strip().lower() in ("y", "yes")
-
-    return confirm
+    return terminal.confirmation(assume_yes, BootstrapError, "pass --yes")
 
 
 @dataclass(frozen=True)
