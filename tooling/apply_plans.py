@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from tooling.plan_report import DEFAULT_OUTDIR, PLAN_FILE_NAME, upstream_of
+from tooling.plan_report import DEFAULT_OUTDIR, PLAN_FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Applied:
 
     @property
     def changed(self) -> bool:
-        return self.result not in ("no changes",) and not self.result.startswith("failed")
+        return self.result != "no changes" and not self.result.startswith("failed")
 
 
 class ApplyError(RuntimeError):
@@ -57,7 +57,7 @@ def apply_environment(config: Any, outdir: Path = DEFAULT_OUTDIR, *, stream: Tex
     for stack in stack_order.deploy_order(manifest):
         stack_dir = outdir / "stacks" / stack
         plan_file = stack_dir / PLAN_FILE_NAME
-        replan = sorted(upstream_of(manifest, stack) & changed)
+        replan = sorted(stack_order.upstream_of(manifest, stack) & changed)
         try:
             if replan:
                 stream.write(f"\n{stack}: planning again, after {', '.join(replan)} changed\n")

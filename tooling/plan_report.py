@@ -233,18 +233,6 @@ def stack_report(plan: StackPlan) -> StackReport:
     return StackReport(plan.stack, "planned", changes, tuple(plan.output_changes))
 
 
-def upstream_of(manifest: Mapping[str, Any], stack: str) -> set[str]:
-    """Every stack `stack` depends on, directly or not (cdktf's manifest.json)."""
-    seen: set[str] = set()
-    pending = list(manifest["stacks"][stack].get("dependencies", []))
-    while pending:
-        name = pending.pop()
-        if name not in seen:
-            seen.add(name)
-            pending += manifest["stacks"][name].get("dependencies", [])
-    return seen
-
-
 def plan_environment(
     config: EnvironmentConfig, outdir: Path = DEFAULT_OUTDIR, *, synthesize: bool = True, progress: TextIO = sys.stderr
 ) -> EnvironmentReport:
@@ -267,7 +255,11 @@ def plan_environment(
 
     def plan_one(stack: str) -> StackReport:
         waits_on = tuple(
-            sorted(name for name in upstream_of(manifest, stack) if reports[name].has_changes or reports[name].failed)
+            sorted(
+                name
+                for name in stack_order.upstream_of(manifest, stack)
+                if reports[name].has_changes or reports[name].failed
+            )
         )
         stack_dir = outdir / "stacks" / stack
         # An older saved plan must not outlive a plan that fails now: `make apply` would apply it.

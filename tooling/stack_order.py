@@ -44,6 +44,18 @@ def deploy_waves(manifest: dict[str, Any]) -> list[list[str]]:
     return waves
 
 
+def upstream_of(manifest: dict[str, Any], stack: str) -> set[str]:
+    """Every stack `stack` depends on, directly or not (cdktf's manifest.json)."""
+    seen: set[str] = set()
+    pending = list(manifest["stacks"][stack].get("dependencies", []))
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            pending += manifest["stacks"][name].get("dependencies", [])
+    return seen
+
+
 def deploy_order_of(outdir: Path) -> list[str]:
     """`deploy_order` of the manifest that `cdktf synth` wrote into `outdir` (e.g. cdktf.out)."""
     return deploy_order(_manifest(outdir))

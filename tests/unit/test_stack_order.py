@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized
-from tooling.stack_order import deploy_order, deploy_order_of, deploy_waves, deploy_waves_of
+from tooling.stack_order import deploy_order, deploy_order_of, deploy_waves, deploy_waves_of, upstream_of
 
 
 def manifest(**dependencies: list[str]) -> dict[str, Any]:
@@ -65,3 +65,15 @@ def test_an_unknown_dependency_is_named() -> None:
 def test_every_synthesized_stack_is_in_the_order(synthesized: Callable[[str], Synthesized], env: str) -> None:
     synth = synthesized(env)
     assert sorted(deploy_order_of(synth.outdir)) == sorted(synth.stacks)
+
+
+def test_upstream_of_a_stack_is_every_stack_it_depends_on_directly_or_not() -> None:
+    graph = manifest(
+        dependencies=["training"],
+        training=["data-pipeline", "artifact-store"],
+        inference=["artifact-store"],
+        **{"data-pipeline": [], "artifact-store": []},
+    )
+    assert upstream_of(graph, "dependencies") == {"training", "data-pipeline", "artifact-store"}
+    assert upstream_of(graph, "inference") == {"artifact-store"}
+    assert upstream_of(graph, "artifact-store") == set()
